@@ -1,0 +1,149 @@
+"""The `qmolgen` command line: parsing and dispatch only; the work is done by the library modules."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import traceback
+
+import click
+
+import qmolgen
+from qmolgen.errors import QmolgenError
+
+log = logging.getLogger("qmolgen")
+
+EXAMPLES = """
+\b
+Examples:
+  qmolgen recipes                                   list the shipped recipes
+  qmolgen train qm9                                 train the hybrid model on QM9
+  qmolgen train qm9 generator.kind=classical seed=1 the classical GAN baseline
+  qmolgen train molecules data.path=my.smi          train on your own SMILES file or CSV
+  qmolgen train --resume runs/qm9-hybrid-...        continue a run that was stopped
+  qmolgen generate qm9 -n 10000 -o mols.csv         sample the shipped pretrained model
+  qmolgen evaluate mols.csv --reference qm9         score any SMILES file
+"""
+
+
+class Cli(click.Group):
+    """Turns library errors into `Error: ...` on stderr with exit 1; tracebacks only with --debug."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except KeyboardInterrupt:
+            click.echo("Interrupted. A training run can be continued with `qmolgen train --resume RUN_FOLDER`.",
+                       err=True)
+            sys.exit(130)
+        except Exception as exc:
+            if ctx.obj and ctx.obj.get("debug"):
+                traceback.print_exc()
+            message = str(exc) if isinstance(exc, QmolgenError) else (
+                f"{type(exc).__name__}: {exc} (unexpected; rerun with --debug for the traceback and report it)")
+            click.echo(f"Error: {message}", err=True)
+            sys.exit(1)
+
+
+def _setup_logging(quiet: bool) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    log.handlers[:] = [handler]
+    log.setLevel(logging.WARNING if quiet else logging.INFO)
+    log.propagate = False
+
+
+@click.group(cls=Cli, epilog=EXAMPLES, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(qmolgen.__version__, prog_name="qmolgen")
+@click.option("--debug", is_flag=True, help="Show tracebacks on errors.")
+@click.option("--quiet", "-q", is_flag=True, help="Only warnings and errors on stderr; no progress bars.")
+@click.pass_context
+def main(ctx, debug, quiet):
+    """Hybrid quantum-classical generative models: a PennyLane circuit makes the latent vector, a
+    PyTorch decoder makes the sample, a critic trains both. Data goes to -o or stdout; logs to stderr."""
+    ctx.obj = {"debug": debug, "quiet": quiet}
+    _setup_logging(quiet)
+
+
+def _progress(ctx) -> bool:
+    return not ctx.obj["quiet"] and sys.stderr.isatty()
+
+
+@main.command()
+def recipes():
+    """List the shipped recipes."""
+    from qmolgen.config import recipe_names, recipe_summary
+
+    for name in recipe_names():
+        click.echo(f"{name:12s} {recipe_summary(name)}")
+
+
+@main.command(epilog="Any key of the recipe can be overridden: qmolgen train qm9 train.epochs=5 quantum.n_qubits=6")
+@click.argument("recipe", required=False)
+@click.argument("overrides", nargs=-1)
+@click.option("--out", "-o", help="Run folder (default: runs/RECIPE-KIND-TIMESTAMP).")
+@click.option("--resume", type=click.Path(exists=True, file_okay=False), help="Continue this run folder.")
+@click.option("--force", is_flag=True, help="Reuse a non-empty --out folder.")
+@click.pass_context
+def train(ctx, recipe, overrides, out, resume, force):
+    """Train RECIPE (a shipped name or a recipe .yaml), with key=value overrides."""
+    from qmolgen.config import load_config
+    from qmolgen.model import train as run_training
+
+    if resume:
+        if recipe or overrides:
+            raise click.UsageError("--resume continues a run with its own config; give no recipe or overrides")
+        run = run_training(resume=resume, progress=_progress(ctx))
+    else:
+        if not recipe:
+            raise click.UsageError("give a recipe (see `qmolgen recipes`) or --resume RUN_FOLDER")
+        run = run_training(load_config(recipe, overrides), out=out, force=force, progress=_progress(ctx))
+    metrics = json.loads((run.path / "final_metrics.json").read_text())
+    summary = ", ".join(f"{k}={metrics[k]:.3f}" for k in ("validity", "uniqueness", "novelty", "vun", "fcd")
+                        if isinstance(metrics.get(k), float))
+    click.echo(f"done: {run.path} ({summary})", err=True)
+
+
+@main.command()
+@click.argument("source")
+@click.option("-n", "--num", "n", type=int, default=1000, show_default=True, help="Number of samples.")
+@click.option("-o", "--output", help="Output file (.csv, .smi or .sdf); CSV on stdout if omitted.")
+@click.option("--seed", type=int, help="Sampling seed (default: drawn and printed).")
+@click.option("--force", is_flag=True, help="Overwrite an existing output file.")
+def generate(source, n, output, seed, force):
+    """Sample SOURCE: a run folder, a model.pt file, or a recipe name (its shipped pretrained model)."""
+    import random
+
+    from qmolgen.model import GenerativeModel
+
+    model = GenerativeModel.load(source)
+    if seed is None:
+        seed = random.SystemRandom().randrange(2**31)
+        log.info("sampling with seed=%d (pass --seed to repeat)", seed)
+    table = model.sample(n, seed=seed)
+    if output:
+        log.info(model.domain.write_samples(table, output, force))
+    else:
+        table.to_csv(sys.stdout, index=False, float_format="%.4f")
+
+
+@main.command()
+@click.argument("samples", type=click.Path(exists=True, dir_okay=False))
+@click.option("--reference", "-r", default="qm9", show_default=True,
+              help="Recipe name or run folder (its train split for novelty, test split for FCD), or a SMILES file.")
+@click.option("--no-fcd", is_flag=True, help="Skip the Frechet ChemNet Distance (the slowest metric).")
+@click.option("-o", "--output", help="Also write the metrics as JSON to this file.")
+@click.option("--force", is_flag=True, help="Overwrite an existing output file.")
+def evaluate(samples, reference, no_fcd, output, force):
+    """Score a file of generated molecules (.smi/.txt, or CSV with a 'smiles' column) against a reference."""
+    from qmolgen.molecules.evaluation import evaluate_file
+    from qmolgen.outputs import write_text
+
+    metrics = evaluate_file(samples, reference, with_fcd=not no_fcd)
+    for key, value in metrics.items():
+        click.echo(f"{key:22s} {value:.4f}" if isinstance(value, float) else f"{key:22s} {value}")
+    if output:
+        write_text(output, json.dumps(metrics, indent=2) + "\n", force)

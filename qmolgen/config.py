@@ -1,0 +1,95 @@
+"""Recipes: a YAML file (shipped name or path) plus `key.sub=value` overrides -> a validated config dict.
+
+Every key a run may use is present in the recipe, so an unknown key is always a typo: the error lists the
+valid keys. Override values are parsed as YAML (`train.epochs=5`, `data.atom_types=[C,N,O]`, `seed=null`).
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+from pathlib import Path
+
+import yaml
+
+from qmolgen.errors import ConfigError
+from qmolgen.resources import recipes_dir
+
+
+def recipe_names() -> list[str]:
+    return sorted(p.stem for p in recipes_dir().glob("*.yaml"))
+
+
+def recipe_summary(name: str) -> str:
+    """The recipe's first comment line, without the '#'."""
+    first = (recipes_dir() / f"{name}.yaml").read_text().splitlines()[0]
+    return first.lstrip("# ").strip()
+
+
+def load_recipe(name_or_path: str) -> dict:
+    """A shipped recipe by name, or a recipe YAML file by path."""
+    path = Path(name_or_path)
+    if not (path.suffix in (".yaml", ".yml") and path.is_file()):
+        path = recipes_dir() / f"{name_or_path}.yaml"
+        if not path.is_file():
+            names = recipe_names()
+            close = difflib.get_close_matches(str(name_or_path), names, n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise ConfigError(f"unknown recipe {name_or_path!r}; shipped recipes: {', '.join(names)}.{hint} "
+                              "A path to a recipe .yaml file works too")
+    try:
+        config = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML ({exc})") from exc
+    if not isinstance(config, dict) or "domain" not in config:
+        raise ConfigError(f"{path}: a recipe is a YAML mapping with at least a 'domain' key")
+    config.setdefault("recipe", path.stem)
+    return config
+
+
+def flat_keys(config: dict, prefix: str = "") -> list[str]:
+    keys = []
+    for key, value in config.items():
+        full = f"{prefix}{key}"
+        keys += flat_keys(value, full + ".") if isinstance(value, dict) else [full]
+    return keys
+
+
+def apply_overrides(config: dict, overrides: list[str]) -> dict:
+    """A copy of `config` with each `a.b.c=value` applied; all problems are collected and raised once."""
+    config = copy.deepcopy(config)
+    valid = flat_keys(config)
+    problems = []
+    for item in overrides:
+        key, sep, raw = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            problems.append(f"{item!r} is not of the form key=value")
+            continue
+        if key not in valid:
+            close = difflib.get_close_matches(key, valid, n=1)
+            problems.append(f"unknown key {key!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+            continue
+        try:
+            value = yaml.safe_load(raw)
+        except yaml.YAMLError:
+            value = raw
+        *parents, leaf = key.split(".")
+        node = config
+        for p in parents:
+            node = node[p]
+        old = node[leaf]
+        if isinstance(old, (int, float)) and not isinstance(old, bool) and isinstance(value, str):
+            problems.append(f"{key} takes a number; got {raw!r}")
+            continue
+        if isinstance(old, bool) and not isinstance(value, bool):
+            problems.append(f"{key} takes true or false; got {raw!r}")
+            continue
+        node[leaf] = value
+    if problems:
+        raise ConfigError("; ".join(problems) + ". Valid keys: " + ", ".join(valid))
+    return config
+
+
+def load_config(recipe: str, overrides: list[str] = ()) -> dict:
+    return apply_overrides(load_recipe(recipe), list(overrides))

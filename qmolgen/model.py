@@ -1,0 +1,153 @@
+"""Training runs and trained models, for every domain: `train(config)` writes a run folder;
+`GenerativeModel.load(source).sample(n)` samples from a run, a model.pt file or a shipped pretrained model."""
+
+from __future__ import annotations
+
+import logging
+import random
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from qmolgen.errors import CheckpointError, ConfigError
+from qmolgen.molecules.domain import MoleculeDomain, parameter_counts
+from qmolgen.report.plots import plot_training_curves
+from qmolgen.resources import pretrained_dir
+from qmolgen.runs import MODEL_FORMAT, TRAINING_FORMAT, RunFolder, load_checkpoint, save_checkpoint
+from qmolgen.train.wgan import AdversarialTrainer, TrainSettings
+
+log = logging.getLogger("qmolgen")
+
+DOMAINS = {"molecules": MoleculeDomain}
+
+
+def domain_for(config: dict, spec=None):
+    name = config.get("domain")
+    if name not in DOMAINS:
+        raise ConfigError(f"domain {name!r} is not known; available: {sorted(DOMAINS)}")
+    return DOMAINS[name](config, spec)
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def resolve_seed(config: dict) -> dict:
+    """Fill in a drawn seed when the recipe has none, so every run records the seed it used."""
+    if config.get("seed") is None:
+        config = {**config, "seed": random.SystemRandom().randrange(2**31)}
+        log.info("no seed given; drew seed=%d (recorded in config.yaml)", config["seed"])
+    return config
+
+
+def train(config: dict | None = None, out: str | None = None, resume: str | None = None, force: bool = False,
+          progress: bool = True) -> RunFolder:
+    """Train the recipe in `config` (or continue the run folder `resume`) and write its outputs.
+
+    Returns the run folder. A run killed at any point can be continued from its last completed epoch with
+    resume=<run folder>; it then finishes with the same numbers as an uninterrupted run.
+    """
+    if resume:
+        run = RunFolder.open(resume)
+        config = run.config()
+    else:
+        config = resolve_seed(config)
+        run = RunFolder.create(config, out, force)
+    log.info("run folder: %s", run.path)
+    seed_everything(config["seed"])
+    domain = domain_for(config)
+    dataset = domain.load_data()
+    run.write_json("data_report.json", domain.data_report())
+    generator, critic = domain.build_generator(), domain.build_critic()
+    try:
+        settings = TrainSettings(**config["train"])
+    except TypeError as exc:
+        raise ConfigError(f"train section: {exc}") from exc
+
+    def checkpoint(trainer: AdversarialTrainer, record: dict | None) -> None:
+        if record is not None:
+            run.append_metrics(record)
+            shown = {k: round(v, 3) if isinstance(v, float) else v for k, v in record.items()}
+            log.info("epoch %s", shown)
+        save_checkpoint({"config": config, "spec": domain.spec_dict(), "trainer": trainer.state_dict()},
+                        run.last_checkpoint, TRAINING_FORMAT)
+
+    trainer = AdversarialTrainer(generator, critic, settings, domain.real_to_input, domain.epoch_metrics,
+                                 checkpoint, progress)
+    if resume and run.last_checkpoint.exists():
+        state = load_checkpoint(run.last_checkpoint, TRAINING_FORMAT)
+        trainer.load_state_dict(state["trainer"])
+        run.truncate_metrics(trainer.epoch)
+        log.info("resuming %s after epoch %d of %d", run.path, trainer.epoch, settings.epochs)
+    else:
+        checkpoint(trainer, None)  # epoch 0: a crash in the first epoch still leaves something to resume
+    trainer.fit(dataset)
+    final = {"seed": config["seed"], "generator": config["generator"]["kind"], "epochs": trainer.epoch,
+             "train_seconds": round(trainer.elapsed, 1), **parameter_counts(generator)}
+    log.info("final evaluation on %d samples", config["evaluate"]["final_samples"])
+    final.update(domain.final_metrics(generator))
+    run.write_json("final_metrics.json", final)
+    model = GenerativeModel(config, domain, generator)
+    model.save(run.model_path, force=True)
+    plot_training_curves(run.metrics(), run.path / "training_curves.png")
+    model.write_preview(run.path / "samples.png")
+    return run
+
+
+class GenerativeModel:
+    """A trained generator with its config, in the SDV manner: `GenerativeModel.load(src).sample(n)`."""
+
+    def __init__(self, config: dict, domain, generator):
+        self.config, self.domain, self.generator = config, domain, generator
+
+    @classmethod
+    def load(cls, source: str | Path) -> "GenerativeModel":
+        """From a shipped recipe name (its pretrained model), a run folder, or a model.pt file.
+
+        Raises:
+            CheckpointError: nothing usable at `source`, or the file is corrupt or not a qmolgen model.
+        """
+        source = Path(source)
+        if source.is_dir():
+            path = source / "model.pt"
+            if not path.is_file():
+                raise CheckpointError(f"run folder {source} has no model.pt: the run did not finish; "
+                                      f"continue it with `qmolgen train --resume {source}`")
+        elif source.is_file():
+            path = source
+        else:
+            path = pretrained_dir() / f"{source.name}.pt"
+            if not path.is_file():
+                shipped = sorted(p.stem for p in pretrained_dir().glob("*.pt"))
+                raise CheckpointError(f"{source} is neither a run folder, a model file, nor a recipe with a "
+                                      f"pretrained model (pretrained: {', '.join(shipped) or 'none'})")
+        payload = load_checkpoint(path, MODEL_FORMAT)
+        config = payload["config"]
+        domain = domain_for(config, DOMAINS[config["domain"]].spec_from_dict(payload["spec"]))
+        generator = domain.build_generator()
+        try:
+            generator.load_state_dict(payload["generator"])
+        except RuntimeError as exc:
+            raise CheckpointError(f"{path}: weights do not fit the model its config describes: {exc}") from exc
+        generator.eval()
+        return cls(config, domain, generator)
+
+    def save(self, path: str | Path, force: bool = False) -> None:
+        if path and Path(path).exists() and not force:
+            raise CheckpointError(f"{path} already exists; pass force=True to overwrite it")
+        save_checkpoint({"config": self.config, "spec": self.domain.spec_dict(),
+                         "generator": self.generator.state_dict()}, path, MODEL_FORMAT)
+
+    def sample(self, n: int, seed: int | None = None):
+        """n samples as the domain's table (molecules: smiles, valid, qed, logp, sa)."""
+        if n < 1:
+            raise ConfigError(f"the number of samples must be >= 1; got {n}")
+        if seed is not None:
+            seed_everything(seed)
+        return self.domain.sample(self.generator, n)
+
+    def write_preview(self, path: str | Path) -> None:
+        self.domain.write_preview(self.generator, path)

@@ -1,0 +1,184 @@
+"""The molecule domain as the trainer sees it: data, generator and critic from config, sampling, metrics.
+
+Generator kinds (config `generator.kind`), identical but for the latent source / decoder:
+    hybrid         quantum circuit latent -> MLP graph decoder
+    classical      Gaussian latent of the same size -> the same decoder (the classical GAN)
+    size_matched   uniform noise -> tanh MLP with <= the circuit's parameter count -> the same decoder
+    quantum_patch  patch circuits whose Born probabilities fill the graph tensors; no trainable classical layer
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+
+from qmolgen.errors import ConfigError
+from qmolgen.molecules import graphs
+from qmolgen.molecules.files import write_grid, write_molecules
+from qmolgen.molecules.data import MoleculeData, load_molecules
+from qmolgen.molecules.graphs import GraphSpec
+from qmolgen.molecules.metrics import evaluate_smiles, properties
+from qmolgen.molecules.networks import BornGraphDecoder, GraphGenerator, MLPGraphDecoder, RelationalGraphCritic
+from qmolgen.quantum import circuits
+from qmolgen.quantum.latent import (GaussianLatent, PatchQuantumGenerator, QuantumLatent, SizeMatchedLatent,
+                                    count_parameters)
+
+log = logging.getLogger("qmolgen")
+
+KINDS = ("hybrid", "classical", "size_matched", "quantum_patch")
+DECODINGS = ("valence", "argmax")
+
+
+def quantum_latent(q: dict) -> QuantumLatent:
+    return QuantumLatent(q["n_qubits"], q["n_layers"], q["readout"], q["executor"], q["device"], q["shots"],
+                         q["diff_method"])
+
+
+def build_generator(config: dict, spec: GraphSpec) -> GraphGenerator:
+    """The generator named by config['generator']['kind'] for graphs of `spec`."""
+    g, q = config["generator"], config["quantum"]
+    kind = g["kind"]
+    if kind not in KINDS:
+        raise ConfigError(f"generator.kind must be one of {KINDS}; got {kind!r}")
+    latent_size = circuits.latent_dim(q["n_qubits"], q["readout"])
+    if kind == "quantum_patch":
+        needed = BornGraphDecoder.features_needed(spec)
+        patches = math.ceil(needed / 2 ** q["patch_qubits"])
+        latent = PatchQuantumGenerator(q["patch_qubits"], q["n_layers"], patches)
+        return GraphGenerator(latent, BornGraphDecoder(spec, g["temperature"], g["relaxation"]))
+    if kind == "hybrid":
+        latent = quantum_latent(q)
+    elif kind == "classical":
+        latent = GaussianLatent(latent_size)
+    else:
+        budget = math.prod(circuits.weight_shapes(q["n_qubits"], q["n_layers"]))
+        latent = SizeMatchedLatent(q["n_qubits"], latent_size, budget)
+    return GraphGenerator(latent, MLPGraphDecoder(latent.dim, spec, list(g["decoder_hidden"]), g["temperature"],
+                                                  g["relaxation"]))
+
+
+def build_critic(config: dict, spec: GraphSpec) -> RelationalGraphCritic:
+    c = config["critic"]
+    return RelationalGraphCritic(spec, list(c["conv"]), c["aggregate"], list(c["head"]), c["pack"])
+
+
+def parameter_counts(generator: GraphGenerator) -> dict:
+    """Trainable parameters split into quantum (circuit angles) and classical."""
+    quantum = sum(p.numel() for name, p in generator.named_parameters() if name.endswith("latent.weights"))
+    return {"params_quantum": quantum, "params_classical": count_parameters(generator) - quantum}
+
+
+def to_onehot(nodes: torch.Tensor, edges: torch.Tensor, spec: GraphSpec) -> tuple[torch.Tensor, torch.Tensor]:
+    return F.one_hot(nodes, spec.n_node_types).float(), F.one_hot(edges, spec.n_edge_types).float()
+
+
+@torch.no_grad()
+def sample_smiles(generator: GraphGenerator, n: int, decode: str, batch_size: int = 1000) -> list[tuple[str | None, str]]:
+    """Sample n graphs and decode them: (canonical SMILES or None if not sanitisable, raw SMILES) each."""
+    if decode not in DECODINGS:
+        raise ConfigError(f"sample.decode must be one of {DECODINGS}; got {decode!r}")
+    spec = generator.decoder.spec
+    generator.eval()
+    out = []
+    for start in range(0, n, batch_size):
+        node_p, edge_p = (t.numpy() for t in generator.probabilities(min(batch_size, n - start)))
+        for i in range(len(node_p)):
+            if decode == "argmax":
+                nodes, edges = graphs.argmax_decode(node_p[i], edge_p[i])
+            else:
+                nodes, edges = graphs.valence_decode(node_p[i], edge_p[i], spec)
+            out.append(graphs.to_smiles(graphs.build_molecule(nodes, edges, spec)))
+    return out
+
+
+def samples_table(samples: list[tuple[str | None, str]]) -> pd.DataFrame:
+    """One row per sample: SMILES (canonical if valid, else the raw attempt), strict validity and properties."""
+    rows = []
+    for canonical, raw in samples:
+        valid = canonical is not None and graphs.is_single_fragment(canonical)
+        qed, logp, sa = properties(canonical) if valid else (np.nan, np.nan, np.nan)
+        rows.append({"smiles": canonical or raw, "valid": valid, "qed": qed, "logp": logp, "sa": sa})
+    return pd.DataFrame(rows, columns=["smiles", "valid", "qed", "logp", "sa"])
+
+
+class MoleculeDomain:
+    """Everything molecule-specific the shared trainer and the CLI need, built from one config."""
+
+    name = "molecules"
+
+    def __init__(self, config: dict, spec: GraphSpec | None = None):
+        self.config = config
+        self.spec = spec
+        self.data: MoleculeData | None = None
+        self._train_set: set[str] | None = None
+
+    def load_data(self) -> tuple[torch.Tensor, ...]:
+        d = self.config["data"]
+        if not d.get("path"):
+            raise ConfigError("data.path is not set: pass data.path=my.smi (a SMILES file or a CSV with a "
+                              "'smiles' column) or use the qm9 recipe")
+        self.data = load_molecules(d["path"], d["atom_types"], d["max_atoms"], d["skip_invalid"],
+                                   d["split_seed"], d["limit"])
+        self.spec = self.data.spec
+        self._train_set = set(self.data.subset("train"))
+        train = self.data.split["train"]
+        log.info("data: %d molecules used of %d lines (%d train); atom types %s, max %d atoms",
+                 self.data.report.n_used, self.data.report.n_lines, len(train), list(self.spec.atom_types),
+                 self.spec.max_atoms)
+        return self.data.nodes[train], self.data.edges[train]
+
+    def data_report(self) -> dict:
+        report = self.data.report.to_dict()
+        report.update({"atom_types": list(self.spec.atom_types), "max_atoms": self.spec.max_atoms,
+                       "split": {k: len(v) for k, v in self.data.split.items()}})
+        return report
+
+    def spec_dict(self) -> dict:
+        return {"atom_types": list(self.spec.atom_types), "max_atoms": self.spec.max_atoms}
+
+    @staticmethod
+    def spec_from_dict(d: dict) -> GraphSpec:
+        return GraphSpec(tuple(d["atom_types"]), int(d["max_atoms"]))
+
+    def build_generator(self) -> GraphGenerator:
+        return build_generator(self.config, self.spec)
+
+    def build_critic(self) -> RelationalGraphCritic:
+        return build_critic(self.config, self.spec)
+
+    def real_to_input(self, batch: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        return to_onehot(*batch, self.spec)
+
+    def epoch_metrics(self, generator: GraphGenerator) -> dict:
+        """Cheap metrics on a few samples, logged after every epoch (no FCD, no property distributions)."""
+        n = self.config["evaluate"]["epoch_samples"]
+        decoded = sample_smiles(generator, n, self.config["sample"]["decode"])
+        metrics = evaluate_smiles([c for c, _ in decoded], self._train_set, with_fcd=False, with_properties=False)
+        raw = sample_smiles(generator, n, "argmax") if self.config["sample"]["decode"] != "argmax" else decoded
+        metrics["validity_argmax"] = sum(c is not None and "." not in c for c, _ in raw) / n
+        return {k: metrics[k] for k in ("validity", "validity_argmax", "uniqueness", "novelty", "vun", "int_div")}
+
+    def final_metrics(self, generator: GraphGenerator) -> dict:
+        """The full report on evaluate.final_samples samples, against the run's own test split."""
+        e = self.config["evaluate"]
+        decoded = sample_smiles(generator, e["final_samples"], self.config["sample"]["decode"])
+        metrics = evaluate_smiles([c for c, _ in decoded], self._train_set, self.data.subset("test"),
+                                  with_fcd=e["fcd"])
+        raw = sample_smiles(generator, e["final_samples"], "argmax")
+        raw_metrics = evaluate_smiles([c for c, _ in raw], self._train_set, with_fcd=False, with_properties=False)
+        metrics.update({f"{k}_argmax": raw_metrics[k] for k in ("validity", "validity_loose", "vu", "vun")})
+        return metrics
+
+    def sample(self, generator: GraphGenerator, n: int) -> pd.DataFrame:
+        return samples_table(sample_smiles(generator, n, self.config["sample"]["decode"]))
+
+    def write_samples(self, table: pd.DataFrame, path: str, force: bool = False) -> str:
+        return write_molecules(table, path, force)
+
+    def write_preview(self, generator: GraphGenerator, path, n: int = 24) -> None:
+        write_grid(self.sample(generator, n).smiles.tolist(), path, force=True)

@@ -1,0 +1,131 @@
+"""The variational circuits, written once in PennyLane: the reference definition and the route to any device.
+
+Latent circuit, per sample:
+    noise encoding  RY(arcsin z_i) on every qubit i, z ~ U(-1, 1)   (independent noise on every qubit)
+    L layers of     RZ(w[l, i, 0]) RY(w[l, i, 1]) on every qubit, then a ring of CNOTs
+    readout         <Z_i> for every qubit, optionally <Z_i Z_{i+1}> around the ring
+
+RZ comes before RY inside a layer so that no rotation is immediately followed by a Z-basis readout it
+commutes with: every trainable parameter changes the output (tests check each gradient is non-zero).
+
+The patch circuit of the pure quantum GAN has the same ansatz but reads out the Born probabilities of
+all basis states (Huang et al. 2021).
+"""
+
+from __future__ import annotations
+
+import pennylane as qml
+
+from qmolgen.errors import ConfigError
+
+READOUTS = ("z", "zz")
+
+
+def weight_shapes(n_qubits: int, n_layers: int) -> tuple[int, int, int]:
+    """Shape of the trainable weights: (layers, qubits, 2 rotations: RZ then RY)."""
+    return (n_layers, n_qubits, 2)
+
+
+def latent_dim(n_qubits: int, readout: str) -> int:
+    """Length of the latent vector: one <Z_i> per qubit, plus one <Z_i Z_i+1> per ring edge for 'zz'."""
+    if readout not in READOUTS:
+        raise ConfigError(f"quantum.readout must be one of {READOUTS}; got {readout!r}")
+    if readout == "z" or n_qubits < 2:
+        return n_qubits
+    return n_qubits + (n_qubits if n_qubits > 2 else 1)
+
+
+def ring_pairs(n_qubits: int) -> list[tuple[int, int]]:
+    """Neighbouring qubit pairs of the CNOT ring (a single pair for two qubits)."""
+    if n_qubits < 2:
+        return []
+    if n_qubits == 2:
+        return [(0, 1)]
+    return [(i, (i + 1) % n_qubits) for i in range(n_qubits)]
+
+
+def check_weights(weights, n_qubits: int, n_layers: int) -> None:
+    """Raise a clear error when the weights do not have the shape the circuit needs."""
+    expected = weight_shapes(n_qubits, n_layers)
+    got = tuple(weights.shape)
+    if got != expected:
+        raise ConfigError(
+            f"expected weights of shape {expected} for {n_qubits} qubits and {n_layers} layers; got {got}"
+        )
+
+
+def ansatz(angles, weights, n_qubits: int) -> None:
+    """Noise encoding followed by the trainable layers. `angles` may carry a leading batch dimension."""
+    for i in range(n_qubits):
+        qml.RY(angles[..., i], wires=i)
+    for layer in weights:
+        for i in range(n_qubits):
+            qml.RZ(layer[i, 0], wires=i)
+            qml.RY(layer[i, 1], wires=i)
+        for a, b in ring_pairs(n_qubits):
+            qml.CNOT(wires=[a, b])
+
+
+def latent_measurements(n_qubits: int, readout: str) -> list:
+    """Expectation values that make up the latent vector, in a fixed order."""
+    measurements = [qml.expval(qml.PauliZ(i)) for i in range(n_qubits)]
+    if readout == "zz":
+        measurements += [qml.expval(qml.PauliZ(a) @ qml.PauliZ(b)) for a, b in ring_pairs(n_qubits)]
+    return measurements
+
+
+def make_device(name: str, n_qubits: int, shots: int | None):
+    """A PennyLane device by name; shots=None means exact expectation values."""
+    try:
+        device = qml.device(name, wires=n_qubits)
+    except Exception as exc:  # PennyLane raises several types for unknown or broken plugins
+        raise ConfigError(
+            f"could not create PennyLane device {name!r} ({exc}); use default.qubit, lightning.qubit "
+            "or an installed plugin's device name"
+        ) from exc
+    return device, shots
+
+
+def latent_qnode(n_qubits: int, readout: str, device: str = "default.qubit", shots: int | None = None,
+                 diff_method: str = "backprop"):
+    """A torch-interface QNode mapping (noise angles, weights) to the latent expectation values.
+
+    Args:
+        n_qubits: number of qubits (= noise dimension).
+        readout: 'z' or 'zz' (see module docstring).
+        device: any installed PennyLane device name.
+        shots: None for exact values; an integer samples, and gradients then use parameter-shift.
+        diff_method: 'backprop', 'adjoint', 'parameter-shift', ... as PennyLane accepts.
+    Returns:
+        A QNode f(angles, weights) returning a list of expectation tensors (batched if angles is).
+    """
+    dev, shots = make_device(device, n_qubits, shots)
+    if shots is not None:
+        diff_method = "parameter-shift"
+
+    @qml.qnode(dev, interface="torch", diff_method=diff_method)
+    def circuit(angles, weights):
+        ansatz(angles, weights, n_qubits)
+        return latent_measurements(n_qubits, readout)
+
+    return _with_shots(circuit, shots)
+
+
+def probs_qnode(n_qubits: int, device: str = "default.qubit", shots: int | None = None,
+                diff_method: str = "backprop"):
+    """A torch-interface QNode returning the Born probabilities of all 2**n basis states (patch circuit)."""
+    dev, shots = make_device(device, n_qubits, shots)
+    if shots is not None:
+        diff_method = "parameter-shift"
+
+    @qml.qnode(dev, interface="torch", diff_method=diff_method)
+    def circuit(angles, weights):
+        ansatz(angles, weights, n_qubits)
+        return qml.probs(wires=range(n_qubits))
+
+    return _with_shots(circuit, shots)
+
+
+def _with_shots(qnode, shots: int | None):
+    # PennyLane 0.4x sets shots on the QNode (qml.set_shots), no longer on the device.
+    return qml.set_shots(qnode, shots=shots) if shots is not None else qnode

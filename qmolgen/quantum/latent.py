@@ -1,0 +1,121 @@
+"""Latent sources: noise -> latent vector. Quantum circuit (the hybrid), Gaussian (the classical GAN) and a
+classical noise transform with as many parameters as the circuit (the size-matched control).
+
+Every source samples its own noise from torch's global generator, so one seed fixes a run.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from qmolgen.errors import ConfigError
+from qmolgen.quantum import circuits
+from qmolgen.quantum.statevector import StatevectorCircuit
+
+EXECUTORS = ("torch", "pennylane")
+
+
+def uniform_noise(batch_size: int, n: int) -> torch.Tensor:
+    return torch.rand(batch_size, n) * 2 - 1
+
+
+class QuantumLatent(nn.Module):
+    """Variational circuit whose expectation values are the latent vector.
+
+    Args:
+        n_qubits, n_layers: circuit size.
+        readout: 'z' (n values) or 'zz' (also neighbouring <Z Z>, 2n values for n > 2).
+        executor: 'torch' simulates the batch as one statevector (exact, fast, training default);
+            'pennylane' runs the PennyLane QNode on `device` with PennyLane broadcasting over the batch.
+        device, shots, diff_method: passed to PennyLane when executor='pennylane'.
+    """
+
+    def __init__(self, n_qubits: int = 8, n_layers: int = 3, readout: str = "zz", executor: str = "torch",
+                 device: str = "default.qubit", shots: int | None = None, diff_method: str = "backprop"):
+        super().__init__()
+        if n_qubits < 1 or n_layers < 1:
+            raise ConfigError(f"quantum.n_qubits and quantum.n_layers must be >= 1; got {n_qubits}, {n_layers}")
+        if executor not in EXECUTORS:
+            raise ConfigError(f"quantum.executor must be one of {EXECUTORS}; got {executor!r}")
+        if executor == "torch" and (shots is not None or device != "default.qubit"):
+            raise ConfigError(
+                "quantum.executor=torch simulates exact statevectors only; for shots or another device "
+                f"(got device={device!r}, shots={shots}) set quantum.executor=pennylane"
+            )
+        self.n_qubits, self.n_layers, self.readout, self.executor = n_qubits, n_layers, readout, executor
+        self.dim = circuits.latent_dim(n_qubits, readout)
+        # Small random start: near-identity layers keep the early latent close to the encoded noise.
+        self.weights = nn.Parameter(0.1 * torch.randn(circuits.weight_shapes(n_qubits, n_layers)))
+        if executor == "torch":
+            self.simulator = StatevectorCircuit(n_qubits, zz_readout=readout == "zz")
+        else:
+            self.qnode = circuits.latent_qnode(n_qubits, readout, device, shots, diff_method)
+
+    def from_noise(self, noise: torch.Tensor) -> torch.Tensor:
+        """Latent vectors for given noise z in [-1, 1], shape (B, n_qubits) -> (B, dim)."""
+        angles = torch.arcsin(noise.clamp(-1, 1))
+        if self.executor == "torch":
+            return self.simulator(angles, self.weights).float()
+        values = self.qnode(angles, self.weights)
+        return torch.stack(list(values), dim=-1).float()
+
+    def forward(self, batch_size: int) -> torch.Tensor:
+        return self.from_noise(uniform_noise(batch_size, self.n_qubits))
+
+
+class GaussianLatent(nn.Module):
+    """Standard normal latent with no parameters: the classical GAN baseline."""
+
+    def __init__(self, dim: int):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, batch_size: int) -> torch.Tensor:
+        return torch.randn(batch_size, self.dim)
+
+
+class SizeMatchedLatent(nn.Module):
+    """Uniform noise of the circuit's input size through a small tanh MLP with at most as many trainable
+    parameters as the circuit: tells whether the circuit beats a classical transform of the same size.
+
+    Args:
+        noise_dim: noise size (the circuit's qubit count).
+        dim: latent size (the circuit's readout length).
+        budget: parameter count to match (the circuit's weight count).
+    """
+
+    def __init__(self, noise_dim: int, dim: int, budget: int):
+        super().__init__()
+        # params(h) = noise_dim*h + h + h*dim + dim; take the largest h that fits the budget.
+        hidden = max(1, math.floor((budget - dim) / (noise_dim + 1 + dim)))
+        self.noise_dim, self.dim = noise_dim, dim
+        self.net = nn.Sequential(nn.Linear(noise_dim, hidden), nn.Tanh(), nn.Linear(hidden, dim), nn.Tanh())
+
+    def forward(self, batch_size: int) -> torch.Tensor:
+        return self.net(uniform_noise(batch_size, self.noise_dim))
+
+
+class PatchQuantumGenerator(nn.Module):
+    """Pure quantum generator (Huang et al. 2021): `n_patches` sub-circuits whose Born probabilities,
+    concatenated, are the output features. No trainable classical layer; all circuits share one noise draw.
+
+    Returns (B, n_patches * 2**n_qubits) probabilities, each patch summing to one.
+    """
+
+    def __init__(self, n_qubits: int, n_layers: int, n_patches: int):
+        super().__init__()
+        self.n_qubits, self.n_layers, self.n_patches = n_qubits, n_layers, n_patches
+        self.dim = n_patches * 2**n_qubits
+        self.weights = nn.Parameter(0.1 * torch.randn(n_patches, *circuits.weight_shapes(n_qubits, n_layers)))
+        self.simulator = StatevectorCircuit(n_qubits)
+
+    def forward(self, batch_size: int) -> torch.Tensor:
+        angles = torch.arcsin(uniform_noise(batch_size, self.n_qubits))
+        return torch.cat([self.simulator.probs(angles, w).float() for w in self.weights], dim=1)
+
+
+def count_parameters(module: nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters() if p.requires_grad)

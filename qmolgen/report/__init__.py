@@ -1,0 +1,1 @@
+"""Figures and comparison tables from run folders."""

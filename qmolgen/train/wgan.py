@@ -1,0 +1,170 @@
+"""WGAN-GP training loop, shared by every domain.
+
+A domain supplies three things: the real data as a tensor dataset, a function that turns a batch of it
+into critic inputs (a tuple of tensors), and an evaluation callback run after every epoch. Generators are
+called as `generator(batch_size) -> tuple of tensors` and critics as `critic(*tensors) -> scores`; a
+critic with `pack = k` scores groups of k samples (PacGAN), and the gradient penalty is taken per group.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+from tqdm.auto import tqdm
+
+from qmolgen.errors import ConfigError
+
+log = logging.getLogger("qmolgen")
+
+
+@dataclass
+class TrainSettings:
+    """The `train:` section of a recipe."""
+
+    epochs: int = 10
+    batch_size: int = 128
+    n_critic: int = 5
+    lr_generator: float = 1e-3
+    lr_critic: float = 1e-3
+    beta1: float = 0.5
+    beta2: float = 0.9
+    gp_weight: float = 10.0
+    steps_per_epoch: int | None = None  # critic steps per epoch; None = one pass over the training data
+
+    def check(self) -> None:
+        problems = [f"train.{k} must be >= 1; got {getattr(self, k)}"
+                    for k in ("epochs", "batch_size", "n_critic") if getattr(self, k) < 1]
+        if self.steps_per_epoch is not None and self.steps_per_epoch < 1:
+            problems.append(f"train.steps_per_epoch must be >= 1 or null; got {self.steps_per_epoch}")
+        if problems:
+            raise ConfigError("; ".join(problems))
+
+
+class AdversarialTrainer:
+    """Trains a generator against a critic with the Wasserstein loss and gradient penalty.
+
+    Args:
+        generator, critic: the two networks (see module docstring).
+        settings: optimiser and schedule settings.
+        real_to_input: maps a tuple of real data tensors (one batch) to critic inputs.
+        evaluate: called with the generator after each epoch; returns a dict of metrics to log.
+        on_epoch_end: called with (trainer, record) after each epoch, to log and checkpoint.
+        progress: show a tqdm progress bar.
+    """
+
+    def __init__(self, generator, critic, settings: TrainSettings, real_to_input: Callable,
+                 evaluate: Callable | None = None, on_epoch_end: Callable | None = None, progress: bool = True):
+        settings.check()
+        pack = getattr(critic, "pack", 1)
+        if settings.batch_size % pack:
+            raise ConfigError(f"train.batch_size ({settings.batch_size}) must be a multiple of critic.pack ({pack})")
+        self.generator, self.critic, self.settings = generator, critic, settings
+        self.real_to_input, self.evaluate, self.on_epoch_end = real_to_input, evaluate, on_epoch_end
+        self.progress = progress
+        betas = (settings.beta1, settings.beta2)
+        self.opt_g = torch.optim.Adam(generator.parameters(), lr=settings.lr_generator, betas=betas)
+        self.opt_d = torch.optim.Adam(critic.parameters(), lr=settings.lr_critic, betas=betas)
+        self.epoch = 0
+        self.step = 0
+        self.elapsed = 0.0
+
+    def state_dict(self) -> dict:
+        return {"generator": self.generator.state_dict(), "critic": self.critic.state_dict(),
+                "opt_generator": self.opt_g.state_dict(), "opt_critic": self.opt_d.state_dict(),
+                "epoch": self.epoch, "step": self.step, "elapsed": self.elapsed,
+                "rng": torch.get_rng_state()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.generator.load_state_dict(state["generator"])
+        self.critic.load_state_dict(state["critic"])
+        self.opt_g.load_state_dict(state["opt_generator"])
+        self.opt_d.load_state_dict(state["opt_critic"])
+        self.epoch, self.step, self.elapsed = state["epoch"], state["step"], state["elapsed"]
+        torch.set_rng_state(state["rng"])
+
+    def _gradient_penalty(self, real: tuple, fake: tuple) -> torch.Tensor:
+        batch = len(real[0])
+        alpha = torch.rand(batch)
+        mixed = tuple((alpha.view(-1, *[1] * (r.dim() - 1)) * r + (1 - alpha.view(-1, *[1] * (r.dim() - 1))) * f)
+                      .requires_grad_(True) for r, f in zip(real, fake))
+        scores = self.critic(*mixed)
+        grads = torch.autograd.grad(scores.sum(), mixed, create_graph=True)
+        groups = len(scores)
+        flat = torch.cat([g.reshape(groups, -1) for g in grads], dim=1)
+        return ((flat.norm(dim=1) - 1) ** 2).mean()
+
+    def critic_step(self, real: tuple) -> dict:
+        with torch.no_grad():  # the critic step needs no generator gradients: forward only is much cheaper
+            fake = self.generator(len(real[0]))
+        fake = tuple(f.detach() for f in fake)
+        loss_real = self.critic(*real).mean()
+        loss_fake = self.critic(*fake).mean()
+        penalty = self._gradient_penalty(real, fake)
+        loss = loss_fake - loss_real + self.settings.gp_weight * penalty
+        self.opt_d.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt_d.step()
+        return {"loss_critic": loss.item(), "wasserstein": (loss_real - loss_fake).item(), "gp": penalty.item()}
+
+    def generator_step(self, batch_size: int) -> dict:
+        fake = self.generator(batch_size)
+        loss = -self.critic(*fake).mean()
+        self.opt_g.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt_g.step()
+        return {"loss_generator": loss.item()}
+
+    def fit(self, dataset: tuple[torch.Tensor, ...]) -> list[dict]:
+        """Train until settings.epochs epochs are done (continuing from self.epoch after a resume).
+
+        Returns the per-epoch records (losses averaged over the epoch, timings and evaluation metrics).
+        """
+        s = self.settings
+        n = len(dataset[0])
+        batches = n // s.batch_size  # the last partial batch is dropped: a fixed batch shape
+        if batches < 1:
+            raise ConfigError(f"train.batch_size={s.batch_size} is larger than the {n} training samples; lower it")
+        steps = s.steps_per_epoch or batches
+        records = []
+        for epoch in range(self.epoch, s.epochs):
+            self.generator.train()
+            self.critic.train()
+            start = time.perf_counter()
+            sums: dict[str, float] = {}
+            counts: dict[str, int] = {}
+            order = torch.randperm(n)
+            bar = tqdm(range(steps), desc=f"epoch {epoch + 1}/{s.epochs}", disable=not self.progress,
+                       leave=False, unit="step")
+            for i in bar:
+                k = i % batches
+                if k == 0 and i > 0:
+                    order = torch.randperm(n)
+                idx = order[k * s.batch_size:(k + 1) * s.batch_size]
+                out = self.critic_step(self.real_to_input(tuple(t[idx] for t in dataset)))
+                if (i + 1) % s.n_critic == 0:
+                    out.update(self.generator_step(s.batch_size))
+                for key, value in out.items():
+                    if not math.isfinite(value):
+                        raise FloatingPointError(f"{key} became {value} at epoch {epoch + 1}, step {i + 1}; "
+                                                 "lower train.lr_generator/train.lr_critic")
+                    sums[key] = sums.get(key, 0.0) + value
+                    counts[key] = counts.get(key, 0) + 1
+                self.step += 1
+                if i % 20 == 0:
+                    bar.set_postfix(W=f"{out['wasserstein']:.3f}")
+            self.elapsed += time.perf_counter() - start
+            self.epoch = epoch + 1
+            record = {"epoch": self.epoch, "step": self.step, "train_seconds": round(self.elapsed, 2)}
+            record.update({k: sums[k] / counts[k] for k in sums})
+            if self.evaluate is not None:
+                self.generator.eval()
+                record.update(self.evaluate(self.generator))
+            records.append(record)
+            if self.on_epoch_end is not None:
+                self.on_epoch_end(self, record)
+        return records

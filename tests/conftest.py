@@ -1,0 +1,32 @@
+"""Shared fixtures: a small SMILES file cut from the shipped QM9 data, so tests never parse all of QM9."""
+
+import gzip
+
+import pytest
+
+from qmolgen.resources import datasets_dir
+
+
+@pytest.fixture(scope="session")
+def small_smi(tmp_path_factory):
+    """The first 1,500 uncharged QM9 molecules with 6-9 heavy atoms, as a .smi file."""
+    from rdkit import Chem
+
+    out = tmp_path_factory.mktemp("data") / "small.smi"
+    kept = []
+    with gzip.open(datasets_dir() / "qm9.smi.gz", "rt") as handle:
+        for line in handle:
+            smi = line.split()[0]
+            mol = Chem.MolFromSmiles(smi)
+            if mol is not None and 6 <= mol.GetNumAtoms() and not any(a.GetFormalCharge() for a in mol.GetAtoms()):
+                kept.append(smi)
+            if len(kept) == 1500:
+                break
+    out.write_text("\n".join(kept) + "\n")
+    return out
+
+
+TINY_TRAIN = ["train.epochs=2", "train.steps_per_epoch=6", "train.batch_size=32", "evaluate.epoch_samples=50",
+              "evaluate.final_samples=200", "evaluate.fcd=false", "generator.decoder_hidden=[32,64]",
+              "quantum.n_qubits=4", "quantum.n_layers=2", "critic.conv=[16,8]", "critic.aggregate=16",
+              "critic.head=[16]", "seed=3"]

@@ -1,0 +1,106 @@
+import math
+
+import pytest
+import torch
+
+from qmolgen.errors import ConfigError
+from qmolgen.quantum import circuits
+from qmolgen.quantum.latent import PatchQuantumGenerator, QuantumLatent, SizeMatchedLatent, count_parameters
+from qmolgen.quantum.statevector import StatevectorCircuit
+
+
+def per_sample_reference(latent: QuantumLatent, noise: torch.Tensor) -> torch.Tensor:
+    """A plain per-sample PennyLane QNode on default.qubit in float64: the circuit's definition."""
+    qnode = circuits.latent_qnode(latent.n_qubits, latent.readout)
+    weights = latent.weights.detach().double()
+    return torch.stack([torch.stack(list(qnode(torch.arcsin(z).double(), weights))) for z in noise])
+
+
+@pytest.mark.parametrize("n_qubits,n_layers,readout", [(1, 1, "z"), (2, 2, "zz"), (4, 3, "zz"), (6, 2, "z")])
+def test_batched_statevector_matches_pennylane_qnode(n_qubits, n_layers, readout):
+    torch.manual_seed(0)
+    latent = QuantumLatent(n_qubits, n_layers, readout)
+    latent.weights.data = torch.rand_like(latent.weights) * 2 * math.pi  # far from the near-identity start
+    noise = torch.rand(5, n_qubits) * 2 - 1
+    assert torch.allclose(latent.from_noise(noise).double(), per_sample_reference(latent, noise), atol=1e-5)
+
+
+def test_pennylane_broadcast_executor_matches_reference():
+    torch.manual_seed(1)
+    latent = QuantumLatent(3, 2, "zz", executor="pennylane")
+    latent.weights.data = torch.rand_like(latent.weights) * 6
+    noise = torch.rand(4, 3) * 2 - 1
+    assert torch.allclose(latent.from_noise(noise).double(), per_sample_reference(latent, noise), atol=1e-5)
+
+
+def test_lightning_adjoint_device_matches_reference():
+    torch.manual_seed(2)
+    latent = QuantumLatent(3, 2, "z", executor="pennylane", device="lightning.qubit", diff_method="adjoint")
+    noise = torch.rand(3, 3) * 2 - 1
+    out = latent.from_noise(noise)
+    assert torch.allclose(out.double(), per_sample_reference(latent, noise), atol=1e-5)
+    out.sum().backward()
+    assert latent.weights.grad.abs().sum() > 0
+
+
+def test_shots_use_parameter_shift_and_estimate_the_exact_values():
+    torch.manual_seed(3)
+    exact = QuantumLatent(2, 1, "z")
+    shot_based = QuantumLatent(2, 1, "z", executor="pennylane", shots=4000)
+    shot_based.weights.data = exact.weights.data.clone()
+    noise = torch.rand(2, 2) * 2 - 1
+    estimate = shot_based.from_noise(noise)
+    assert torch.allclose(estimate, exact.from_noise(noise), atol=0.1)  # 4000 shots: std of <Z> <= 0.016
+    estimate.sum().backward()
+    assert torch.isfinite(shot_based.weights.grad).all()
+
+
+@pytest.mark.parametrize("readout", ["z", "zz"])
+def test_every_circuit_parameter_gets_a_nonzero_gradient(readout):
+    torch.manual_seed(4)
+    latent = QuantumLatent(5, 3, readout)
+    latent.weights.data = torch.rand_like(latent.weights) * 2 * math.pi
+    out = latent(64)
+    (out * torch.randn_like(out)).sum().backward()
+    assert (latent.weights.grad.abs() > 1e-6).all(), latent.weights.grad
+
+
+def test_latent_is_not_confined_to_a_low_dimensional_surface():
+    """The Jacobian d latent / d noise has full rank n: every noise direction moves the latent."""
+    torch.manual_seed(5)
+    latent = QuantumLatent(6, 3, "zz")
+    latent.weights.data = torch.rand_like(latent.weights) * 2 * math.pi
+    for _ in range(3):
+        noise = torch.rand(6) * 1.6 - 0.8
+        jac = torch.autograd.functional.jacobian(lambda z: latent.from_noise(z[None])[0], noise)
+        assert jac.shape == (12, 6)
+        assert torch.linalg.matrix_rank(jac, atol=1e-4) == 6
+
+
+def test_weight_shape_errors_are_explicit():
+    with pytest.raises(ConfigError, match=r"expected weights of shape \(3, 8, 2\) .* got \(3, 8\)"):
+        circuits.check_weights(torch.zeros(3, 8), 8, 3)
+    sim = StatevectorCircuit(4)
+    with pytest.raises(ConfigError, match="expected weights of shape"):
+        sim(torch.zeros(2, 4), torch.zeros(2, 3, 2))
+
+
+def test_torch_executor_refuses_shots_and_other_devices():
+    with pytest.raises(ConfigError, match="executor=pennylane"):
+        QuantumLatent(4, 2, executor="torch", shots=100)
+    with pytest.raises(ConfigError, match="readout"):
+        QuantumLatent(4, 2, readout="xyz")
+
+
+def test_patch_generator_outputs_one_distribution_per_patch():
+    gen = PatchQuantumGenerator(3, 2, n_patches=4)
+    probs = gen(7)
+    assert probs.shape == (7, 32)
+    assert torch.allclose(probs.view(7, 4, 8).sum(-1), torch.ones(7, 4), atol=1e-5)
+
+
+def test_size_matched_control_has_at_most_the_circuit_parameter_count():
+    budget = math.prod(circuits.weight_shapes(8, 3))
+    control = SizeMatchedLatent(8, 16, budget)
+    assert 0.6 * budget <= count_parameters(control) <= budget
+    assert control(10).shape == (10, 16)
