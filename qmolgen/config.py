@@ -41,10 +41,25 @@ def load_recipe(name_or_path: str) -> dict:
         config = yaml.safe_load(path.read_text())
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML ({exc})") from exc
-    if not isinstance(config, dict) or "domain" not in config:
-        raise ConfigError(f"{path}: a recipe is a YAML mapping with at least a 'domain' key")
-    config.setdefault("recipe", path.stem)
+    if not isinstance(config, dict):
+        raise ConfigError(f"{path}: a recipe is a YAML mapping")
+    if "base" in config:  # a recipe may start from another and change only what differs
+        base = config.pop("base")
+        config = _merge(load_recipe(base), config, f"{path} (base {base})")
+    if "domain" not in config:
+        raise ConfigError(f"{path}: a recipe needs a 'domain' key (or a 'base' recipe that has one)")
+    config["recipe"] = path.stem
     return config
+
+
+def _merge(base: dict, changes: dict, where: str) -> dict:
+    """`base` with `changes` applied; a key that `base` lacks is an error, as for overrides."""
+    merged = copy.deepcopy(base)
+    for key, value in changes.items():
+        if key not in merged:
+            raise ConfigError(f"{where}: unknown key {key!r}; valid keys: {', '.join(flat_keys(base))}")
+        merged[key] = _merge(merged[key], value, where) if isinstance(value, dict) else value
+    return merged
 
 
 def flat_keys(config: dict, prefix: str = "") -> list[str]:

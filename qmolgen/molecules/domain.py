@@ -77,16 +77,36 @@ def to_onehot(nodes: torch.Tensor, edges: torch.Tensor, spec: GraphSpec) -> tupl
     return F.one_hot(nodes, spec.n_node_types).float(), F.one_hot(edges, spec.n_edge_types).float()
 
 
+def gumbel_perturb(probs: torch.Tensor) -> torch.Tensor:
+    """Probabilities whose argmax is a draw from `probs` (Gumbel-max trick); their order still reflects
+    the model's confidence, which the valence decoder uses to rank bonds."""
+    gumbel = -torch.log(-torch.log(torch.rand_like(probs).clamp_min(1e-10)))
+    return (torch.log(probs.clamp_min(1e-10)) + gumbel).softmax(-1)
+
+
 @torch.no_grad()
-def sample_smiles(generator: GraphGenerator, n: int, decode: str, batch_size: int = 1000) -> list[tuple[str | None, str]]:
-    """Sample n graphs and decode them: (canonical SMILES or None if not sanitisable, raw SMILES) each."""
+def sample_smiles(generator: GraphGenerator, n: int, decode: str, stochastic: bool = False,
+                  batch_size: int = 1000) -> list[tuple[str | None, str]]:
+    """Sample n graphs and decode them: (canonical SMILES or None if not sanitisable, raw SMILES) each.
+
+    stochastic: draw every atom and bond type from its predicted distribution, as the Gumbel-softmax
+    relaxation does in training; otherwise take the most likely type, so the latent is the only randomness.
+    """
     if decode not in DECODINGS:
         raise ConfigError(f"sample.decode must be one of {DECODINGS}; got {decode!r}")
     spec = generator.decoder.spec
     generator.eval()
     out = []
     for start in range(0, n, batch_size):
-        node_p, edge_p = (t.numpy() for t in generator.probabilities(min(batch_size, n - start)))
+        node_p, edge_p = generator.probabilities(min(batch_size, n - start))
+        if stochastic:
+            node_p = gumbel_perturb(node_p)
+            upper = torch.triu(torch.ones(spec.max_atoms, spec.max_atoms, dtype=torch.bool), 1)
+            edges_upper = gumbel_perturb(edge_p[:, upper])
+            edge_p = torch.zeros_like(edge_p)
+            edge_p[:, upper] = edges_upper
+            edge_p = edge_p + edge_p.transpose(1, 2)
+        node_p, edge_p = node_p.numpy(), edge_p.numpy()
         for i in range(len(node_p)):
             if decode == "argmax":
                 nodes, edges = graphs.argmax_decode(node_p[i], edge_p[i])
@@ -157,25 +177,29 @@ class MoleculeDomain:
     def epoch_metrics(self, generator: GraphGenerator) -> dict:
         """Cheap metrics on a few samples, logged after every epoch (no FCD, no property distributions)."""
         n = self.config["evaluate"]["epoch_samples"]
-        decoded = sample_smiles(generator, n, self.config["sample"]["decode"])
+        decoded = self._sample(generator, n)
         metrics = evaluate_smiles([c for c, _ in decoded], self._train_set, with_fcd=False, with_properties=False)
-        raw = sample_smiles(generator, n, "argmax") if self.config["sample"]["decode"] != "argmax" else decoded
+        raw = self._sample(generator, n, "argmax")
         metrics["validity_argmax"] = sum(c is not None and "." not in c for c, _ in raw) / n
         return {k: metrics[k] for k in ("validity", "validity_argmax", "uniqueness", "novelty", "vun", "int_div")}
 
     def final_metrics(self, generator: GraphGenerator) -> dict:
         """The full report on evaluate.final_samples samples, against the run's own test split."""
         e = self.config["evaluate"]
-        decoded = sample_smiles(generator, e["final_samples"], self.config["sample"]["decode"])
+        decoded = self._sample(generator, e["final_samples"])
         metrics = evaluate_smiles([c for c, _ in decoded], self._train_set, self.data.subset("test"),
                                   with_fcd=e["fcd"])
-        raw = sample_smiles(generator, e["final_samples"], "argmax")
+        raw = self._sample(generator, e["final_samples"], "argmax")
         raw_metrics = evaluate_smiles([c for c, _ in raw], self._train_set, with_fcd=False, with_properties=False)
         metrics.update({f"{k}_argmax": raw_metrics[k] for k in ("validity", "validity_loose", "vu", "vun")})
         return metrics
 
+    def _sample(self, generator: GraphGenerator, n: int, decode: str | None = None):
+        s = self.config["sample"]
+        return sample_smiles(generator, n, decode or s["decode"], s["stochastic"])
+
     def sample(self, generator: GraphGenerator, n: int) -> pd.DataFrame:
-        return samples_table(sample_smiles(generator, n, self.config["sample"]["decode"]))
+        return samples_table(self._sample(generator, n))
 
     def write_samples(self, table: pd.DataFrame, path: str, force: bool = False) -> str:
         return write_molecules(table, path, force)

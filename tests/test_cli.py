@@ -1,0 +1,106 @@
+"""End-to-end CLI runs on tiny settings: train, resume, generate, evaluate, and the errors users meet."""
+
+import json
+
+import pandas as pd
+import pytest
+import torch
+from click.testing import CliRunner
+
+from qmolgen.cli import main
+from qmolgen.runs import TRAINING_FORMAT, load_checkpoint
+from tests.conftest import TINY_TRAIN
+
+
+def run(*args):
+    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+
+@pytest.fixture(scope="module")
+def trained(small_smi, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("runs") / "tiny"
+    result = run("--quiet", "train", "molecules", f"data.path={small_smi}", *TINY_TRAIN, "--out", folder)
+    assert result.exit_code == 0, result.output
+    return folder
+
+
+def test_train_writes_every_output_of_a_run(trained):
+    for name in ("config.yaml", "metrics.jsonl", "final_metrics.json", "data_report.json", "model.pt",
+                 "checkpoints/last.pt", "training_curves.png", "samples.png"):
+        assert (trained / name).is_file(), name
+    records = [json.loads(line) for line in (trained / "metrics.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in records] == [1, 2]
+    final = json.loads((trained / "final_metrics.json").read_text())
+    assert final["n_samples"] == 200 and 0 <= final["validity"] <= 1 and final["params_quantum"] == 16
+    report = json.loads((trained / "data_report.json").read_text())
+    assert report["n_used"] == 1500 and report["split"]["train"] == 1200
+
+
+def test_resume_finishes_with_the_same_weights_as_an_uninterrupted_run(small_smi, tmp_path, trained):
+    folder = tmp_path / "resumed"
+    args = [f"data.path={small_smi}", *TINY_TRAIN]
+    short = [a if not a.startswith("train.epochs=") else "train.epochs=1" for a in args]
+    assert run("--quiet", "train", "molecules", *short, "--out", folder).exit_code == 0
+    config = (folder / "config.yaml").read_text().replace("epochs: 1", "epochs: 2")
+    (folder / "config.yaml").write_text(config)  # as if the 2-epoch run had been killed after epoch 1
+    result = run("--quiet", "train", "--resume", folder)
+    assert result.exit_code == 0, result.output
+    resumed = load_checkpoint(folder / "checkpoints/last.pt", TRAINING_FORMAT)["trainer"]["generator"]
+    straight = load_checkpoint(trained / "checkpoints/last.pt", TRAINING_FORMAT)["trainer"]["generator"]
+    assert all(torch.equal(resumed[k], straight[k]) for k in straight)
+    assert len((folder / "metrics.jsonl").read_text().splitlines()) == 2
+
+
+def test_generate_writes_csv_smi_and_sdf(trained, tmp_path):
+    out = tmp_path / "mols.csv"
+    result = run("generate", trained, "-n", 50, "-o", out, "--seed", 1)
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(out)
+    assert list(table.columns) == ["smiles", "valid", "qed", "logp", "sa"] and len(table) == 50
+    assert table[table.valid].qed.between(0, 1).all()
+    again = tmp_path / "again.csv"
+    run("generate", trained, "-n", 50, "-o", again, "--seed", 1)
+    assert again.read_text() == out.read_text()  # same seed, same molecules
+    for ext in ("smi", "sdf"):
+        assert run("generate", trained, "-n", 20, "-o", tmp_path / f"m.{ext}", "--seed", 2).exit_code == 0
+    n_valid = len((tmp_path / "m.smi").read_text().split())
+    assert (tmp_path / "m.sdf").read_text().count("$$$$") == n_valid
+
+
+def test_generate_refuses_to_overwrite_and_explains_bad_checkpoints(trained, tmp_path):
+    out = tmp_path / "mols.csv"
+    out.write_text("keep me")
+    result = run("generate", trained, "-n", 5, "-o", out)
+    assert result.exit_code == 1 and "--force" in result.output and out.read_text() == "keep me"
+    broken = tmp_path / "broken.pt"
+    broken.write_bytes((trained / "model.pt").read_bytes()[:500])
+    result = run("generate", broken, "-n", 5)
+    assert result.exit_code == 1 and "Error:" in result.output and "corrupt" in result.output
+    result = run("generate", "no-such-recipe", "-n", 5)
+    assert result.exit_code == 1 and "pretrained" in result.output
+
+
+def test_evaluate_any_smiles_file_against_a_reference_file(small_smi, tmp_path):
+    samples = tmp_path / "s.smi"
+    samples.write_text("CCO\nCCO\nC1CC\nc1ccccc1\nC.C\n")
+    result = run("evaluate", samples, "--reference", small_smi, "--no-fcd", "-o", tmp_path / "m.json")
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((tmp_path / "m.json").read_text())
+    assert metrics["validity"] == pytest.approx(0.6) and metrics["validity_loose"] == pytest.approx(0.8)
+    assert metrics["uniqueness"] == pytest.approx(2 / 3)
+
+
+def test_usage_and_input_errors(small_smi, tmp_path):
+    assert run("--version").output.startswith("qmolgen, version")
+    assert "qm9" in run("recipes").output and "molecules" in run("recipes").output
+    result = run("train", "qm9", "train.epoch=1")
+    assert result.exit_code == 1 and "did you mean 'train.epochs'" in result.output
+    result = run("train", "nope")
+    assert result.exit_code == 1 and "shipped recipes" in result.output
+    assert run("train").exit_code == 2
+    bad = tmp_path / "bad.smi"
+    bad.write_text("CCO\nxyz\n" + "CCN\n" * 20)
+    result = run("train", "molecules", f"data.path={bad}", "--out", tmp_path / "r")
+    assert result.exit_code == 1 and "lines 2" in result.output and "Traceback" not in result.output
+    result = run("train", "molecules", "--out", tmp_path / "r2")
+    assert result.exit_code == 1 and "data.path is not set" in result.output
