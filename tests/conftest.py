@@ -30,3 +30,11 @@ TINY_TRAIN = ["train.epochs=2", "train.steps_per_epoch=6", "train.batch_size=32"
               "evaluate.final_samples=200", "evaluate.fcd=false", "generator.decoder_hidden=[32,64]",
               "quantum.n_qubits=4", "quantum.n_layers=2", "critic.conv=[16,8]", "critic.aggregate=16",
               "critic.head=[16]", "seed=3"]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def private_cache(tmp_path_factory):
+    """Tests never read or fill the user's ~/.cache/qmolgen."""
+    import os
+
+    os.environ["QMOLGEN_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import json
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ import torch
 
 from rdkit import Chem
 
+from qmolgen import cache
 from qmolgen.errors import DataError
 from qmolgen.molecules.graphs import GraphSpec, encode, parse_smiles
 from qmolgen.resources import datasets_dir
@@ -125,20 +127,20 @@ class MoleculeData:
         return [self.smiles[i] for i in self.split[name]]
 
 
-def load_molecules(path: str, atom_types="auto", max_atoms="auto", skip_invalid: bool = False,
-                   split_seed: int = 0, limit: int | None = None) -> MoleculeData:
-    """Read, validate, encode and split a molecule file.
+def _encode_file(path: str, atom_types, max_atoms):
+    """Parse and encode every line of a file; cached on disk by file contents and settings.
 
-    Args:
-        path: 'qm9' or a .smi/.txt/.csv file (optionally .gz).
-        atom_types: list of element symbols, or 'auto' to take every element in the data.
-        max_atoms: heavy-atom limit, or 'auto' for the largest molecule in the data.
-        skip_invalid: leave out (and report) unparsable or unrepresentable lines instead of raising.
-        split_seed: seed of the fixed 80/10/10 train/valid/test split.
-        limit: keep only this many molecules (a seeded random subset), for quick runs.
-    Raises:
-        DataError: listing every problem line by reason, unless skip_invalid is set.
+    Returns (canonical SMILES, nodes array, edges array, LoadReport, GraphSpec).
     """
+    file = resolve_path(path)
+    name = cache.key("molecules", file=cache.file_digest(file), atom_types=atom_types, max_atoms=max_atoms)
+    hit = cache.load(name)
+    if hit is not None:
+        report = LoadReport(str(path), int(hit["n_lines"]), int(hit["n_used"]),
+                            json.loads(str(hit["problems"])))
+        spec = GraphSpec(tuple(str(a) for a in hit["atom_types"]), int(hit["max_atoms"]))
+        smiles = str(hit["smiles"]).split("\n") if int(hit["n_used"]) else []
+        return smiles, hit["nodes"], hit["edges"], report, spec
     rows = read_smiles(path)
     report = LoadReport(source=str(path), n_lines=len(rows))
     if atom_types == "auto" or max_atoms == "auto":
@@ -160,6 +162,30 @@ def load_molecules(path: str, atom_types="auto", max_atoms="auto", skip_invalid:
         nodes.append(encoded[0])
         edges.append(encoded[1])
     report.n_used = len(smiles)
+    shape = (0, spec.max_atoms)
+    nodes = np.stack(nodes) if nodes else np.zeros(shape, dtype=np.int64)
+    edges = np.stack(edges) if edges else np.zeros((0, spec.max_atoms, spec.max_atoms), dtype=np.int64)
+    cache.store(name, smiles=np.array("\n".join(smiles)), nodes=nodes, edges=edges, n_lines=report.n_lines,
+                n_used=report.n_used, problems=np.array(json.dumps(report.problems)),
+                atom_types=np.array(spec.atom_types), max_atoms=spec.max_atoms)
+    return smiles, nodes, edges, report, spec
+
+
+def load_molecules(path: str, atom_types="auto", max_atoms="auto", skip_invalid: bool = False,
+                   split_seed: int = 0, limit: int | None = None) -> MoleculeData:
+    """Read, validate, encode and split a molecule file.
+
+    Args:
+        path: 'qm9' or a .smi/.txt/.csv file (optionally .gz).
+        atom_types: list of element symbols, or 'auto' to take every element in the data.
+        max_atoms: heavy-atom limit, or 'auto' for the largest molecule in the data.
+        skip_invalid: leave out (and report) unparsable or unrepresentable lines instead of raising.
+        split_seed: seed of the fixed 80/10/10 train/valid/test split.
+        limit: keep only this many molecules (a seeded random subset), for quick runs.
+    Raises:
+        DataError: listing every problem line by reason, unless skip_invalid is set.
+    """
+    smiles, nodes, edges, report, spec = _encode_file(path, atom_types, max_atoms)
     if report.problems:
         message = f"{path}: {report.summary()}"
         if not skip_invalid:
@@ -175,5 +201,4 @@ def load_molecules(path: str, atom_types="auto", max_atoms="auto", skip_invalid:
     n_valid = int(round(SPLIT_FRACTIONS[1] * len(order)))
     split = {"train": np.sort(order[:n_train]), "valid": np.sort(order[n_train:n_train + n_valid]),
              "test": np.sort(order[n_train + n_valid:])}
-    return MoleculeData(smiles, torch.from_numpy(np.stack(nodes)), torch.from_numpy(np.stack(edges)),
-                        spec, report, split)
+    return MoleculeData(smiles, torch.from_numpy(nodes), torch.from_numpy(edges), spec, report, split)

@@ -16,6 +16,7 @@ Definitions (N = number of generated strings, including empty or unparsable ones
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import sys
@@ -26,6 +27,7 @@ import numpy as np
 from rdkit import Chem, DataStructs, RDConfig
 from rdkit.Chem import QED, Crippen, rdFingerprintGenerator
 
+from qmolgen import cache
 from qmolgen.errors import DataError
 
 log = logging.getLogger("qmolgen")
@@ -85,14 +87,31 @@ def _chemnet_stats(smiles: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
     return activations.mean(0), np.cov(activations.T)
 
 
+def _digest(smiles: tuple[str, ...]) -> str:
+    return hashlib.sha256("\n".join(smiles).encode()).hexdigest()
+
+
 @lru_cache(maxsize=4)
 def _reference_stats(smiles: tuple[str, ...]):
-    return _chemnet_stats(smiles)
+    """ChemNet mean and covariance of a reference set: in memory, and on disk across runs."""
+    name = cache.key("chemnet", smiles=_digest(smiles))
+    hit = cache.load(name)
+    if hit is not None:
+        return hit["mu"], hit["sigma"]
+    mu, sigma = _chemnet_stats(smiles)
+    cache.store(name, mu=mu, sigma=sigma)
+    return mu, sigma
 
 
 @lru_cache(maxsize=4)
 def _reference_properties(smiles: tuple[str, ...]) -> np.ndarray:
-    return np.array([properties(s) for s in smiles])
+    name = cache.key("properties", smiles=_digest(smiles))
+    hit = cache.load(name)
+    if hit is not None:
+        return hit["values"]
+    values = np.array([properties(s) for s in smiles])
+    cache.store(name, values=values)
+    return values
 
 
 def fcd_score(generated: list[str], reference: list[str]) -> float | None:
