@@ -104,3 +104,15 @@ def test_size_matched_control_has_at_most_the_circuit_parameter_count():
     control = SizeMatchedLatent(8, 16, budget)
     assert 0.6 * budget <= count_parameters(control) <= budget
     assert control(10).shape == (10, 16)
+
+
+def test_patch_probabilities_match_the_pennylane_probs_qnode():
+    torch.manual_seed(6)
+    gen = PatchQuantumGenerator(3, 2, n_patches=2)
+    gen.weights.data = torch.rand_like(gen.weights) * 2 * math.pi
+    noise = torch.rand(4, 3) * 2 - 1
+    angles = torch.arcsin(noise)
+    qnode = circuits.probs_qnode(3)
+    for patch, weights in enumerate(gen.weights.detach().double()):
+        reference = torch.stack([qnode(a.double(), weights) for a in angles])
+        assert torch.allclose(gen.simulator.probs(angles, weights).double(), reference, atol=1e-5), patch

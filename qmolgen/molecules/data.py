@@ -127,13 +127,15 @@ class MoleculeData:
         return [self.smiles[i] for i in self.split[name]]
 
 
-def _encode_file(path: str, atom_types, max_atoms):
-    """Parse and encode every line of a file; cached on disk by file contents and settings.
+def _encode_file(path: str, atom_types, max_atoms, limit: int | None = None, seed: int = 0):
+    """Parse and encode every line of a file (or a seeded random `limit` of them); cached on disk by
+    file contents and settings.
 
     Returns (canonical SMILES, nodes array, edges array, LoadReport, GraphSpec).
     """
     file = resolve_path(path)
-    name = cache.key("molecules", file=cache.file_digest(file), atom_types=atom_types, max_atoms=max_atoms)
+    name = cache.key("molecules", file=cache.file_digest(file), atom_types=atom_types, max_atoms=max_atoms,
+                     limit=limit, seed=seed)
     hit = cache.load(name)
     if hit is not None:
         report = LoadReport(str(path), int(hit["n_lines"]), int(hit["n_used"]),
@@ -142,6 +144,9 @@ def _encode_file(path: str, atom_types, max_atoms):
         smiles = str(hit["smiles"]).split("\n") if int(hit["n_used"]) else []
         return smiles, hit["nodes"], hit["edges"], report, spec
     rows = read_smiles(path)
+    if limit is not None and limit < len(rows):  # subsample before parsing: quick runs stay quick
+        keep = np.sort(np.random.default_rng(seed).choice(len(rows), max(int(limit), 10), replace=False))
+        rows = [rows[i] for i in keep]
     report = LoadReport(source=str(path), n_lines=len(rows))
     if atom_types == "auto" or max_atoms == "auto":
         atom_types, max_atoms = _infer_vocabulary(rows, atom_types, max_atoms)
@@ -181,11 +186,11 @@ def load_molecules(path: str, atom_types="auto", max_atoms="auto", skip_invalid:
         max_atoms: heavy-atom limit, or 'auto' for the largest molecule in the data.
         skip_invalid: leave out (and report) unparsable or unrepresentable lines instead of raising.
         split_seed: seed of the fixed 80/10/10 train/valid/test split.
-        limit: keep only this many molecules (a seeded random subset), for quick runs.
+        limit: read only this many lines (a seeded random subset, chosen before parsing), for quick runs.
     Raises:
         DataError: listing every problem line by reason, unless skip_invalid is set.
     """
-    smiles, nodes, edges, report, spec = _encode_file(path, atom_types, max_atoms)
+    smiles, nodes, edges, report, spec = _encode_file(path, atom_types, max_atoms, limit, split_seed)
     if report.problems:
         message = f"{path}: {report.summary()}"
         if not skip_invalid:
@@ -195,8 +200,6 @@ def load_molecules(path: str, atom_types="auto", max_atoms="auto", skip_invalid:
     if len(smiles) < 10:
         raise DataError(f"{path}: only {len(smiles)} usable molecules; at least 10 are needed to train and evaluate")
     order = np.random.default_rng(split_seed).permutation(len(smiles))
-    if limit is not None and limit < len(order):
-        order = order[: max(int(limit), 10)]
     n_train = int(round(SPLIT_FRACTIONS[0] * len(order)))
     n_valid = int(round(SPLIT_FRACTIONS[1] * len(order)))
     split = {"train": np.sort(order[:n_train]), "valid": np.sort(order[n_train:n_train + n_valid]),

@@ -86,9 +86,22 @@ def make_device(name: str, n_qubits: int, shots: int | None):
     return device, shots
 
 
+def _qnode(n_qubits: int, measure, device: str, shots: int | None, diff_method: str):
+    """A torch-interface QNode running `ansatz` then returning `measure()`; with shots, gradients use
+    the parameter-shift rule (PennyLane 0.4x sets shots on the QNode, no longer on the device)."""
+    dev, shots = make_device(device, n_qubits, shots)
+
+    @qml.qnode(dev, interface="torch", diff_method="parameter-shift" if shots is not None else diff_method)
+    def circuit(angles, weights):
+        ansatz(angles, weights, n_qubits)
+        return measure()
+
+    return qml.set_shots(circuit, shots=shots) if shots is not None else circuit
+
+
 def latent_qnode(n_qubits: int, readout: str, device: str = "default.qubit", shots: int | None = None,
                  diff_method: str = "backprop"):
-    """A torch-interface QNode mapping (noise angles, weights) to the latent expectation values.
+    """A QNode mapping (noise angles, weights) to the latent expectation values.
 
     Args:
         n_qubits: number of qubits (= noise dimension).
@@ -99,33 +112,10 @@ def latent_qnode(n_qubits: int, readout: str, device: str = "default.qubit", sho
     Returns:
         A QNode f(angles, weights) returning a list of expectation tensors (batched if angles is).
     """
-    dev, shots = make_device(device, n_qubits, shots)
-    if shots is not None:
-        diff_method = "parameter-shift"
-
-    @qml.qnode(dev, interface="torch", diff_method=diff_method)
-    def circuit(angles, weights):
-        ansatz(angles, weights, n_qubits)
-        return latent_measurements(n_qubits, readout)
-
-    return _with_shots(circuit, shots)
+    return _qnode(n_qubits, lambda: latent_measurements(n_qubits, readout), device, shots, diff_method)
 
 
 def probs_qnode(n_qubits: int, device: str = "default.qubit", shots: int | None = None,
                 diff_method: str = "backprop"):
-    """A torch-interface QNode returning the Born probabilities of all 2**n basis states (patch circuit)."""
-    dev, shots = make_device(device, n_qubits, shots)
-    if shots is not None:
-        diff_method = "parameter-shift"
-
-    @qml.qnode(dev, interface="torch", diff_method=diff_method)
-    def circuit(angles, weights):
-        ansatz(angles, weights, n_qubits)
-        return qml.probs(wires=range(n_qubits))
-
-    return _with_shots(circuit, shots)
-
-
-def _with_shots(qnode, shots: int | None):
-    # PennyLane 0.4x sets shots on the QNode (qml.set_shots), no longer on the device.
-    return qml.set_shots(qnode, shots=shots) if shots is not None else qnode
+    """A QNode returning the Born probabilities of all 2**n basis states (the patch circuit)."""
+    return _qnode(n_qubits, lambda: qml.probs(wires=range(n_qubits)), device, shots, diff_method)

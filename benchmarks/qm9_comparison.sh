@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The QM9 comparison in the README: every generator kind x 3 seeds with the default qm9 recipe, the
+# PacGAN ablation (critic.pack=1), then the table. Two runs at a time, one thread each (a 2-core machine).
+#   bash benchmarks/qm9_comparison.sh [OUT_DIR]      (about 90 minutes on 2 cores)
+set -euo pipefail
+out=${1:-runs/qm9-comparison}
+mkdir -p "$out"
+train() {  # name, overrides...
+    local name=$1; shift
+    [ -f "$out/$name/final_metrics.json" ] && return 0  # finished before: keep it
+    OMP_NUM_THREADS=1 .venv/bin/qmolgen --quiet train qm9 "$@" --out "$out/$name" --force
+}
+lane() { for spec in "$@"; do kind=${spec%:*}; seed=${spec#*:}; train "$kind-s$seed" generator.kind="$kind" seed="$seed"; done; }
+lane hybrid:0 hybrid:1 hybrid:2 size_matched:0 size_matched:1 size_matched:2 &
+lane classical:0 classical:1 classical:2 quantum_patch:0 quantum_patch:1 quantum_patch:2 &
+wait
+train hybrid-s0-pack1 generator.kind=hybrid seed=0 critic.pack=1
+.venv/bin/python benchmarks/qm9_table.py "$out"

@@ -1,0 +1,48 @@
+"""Markdown table of the QM9 comparison: mean +- std over seeds of every run folder's final_metrics.json.
+
+    .venv/bin/python benchmarks/qm9_table.py runs/qm9-comparison
+
+Run folders are grouped by their name without the trailing '-sSEED' (e.g. hybrid-s0, hybrid-s1 -> hybrid).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import statistics
+import sys
+from pathlib import Path
+
+COLUMNS = [("validity", "valid %", 100), ("vu", "V·U %", 100), ("vun", "V·U·N %", 100),
+           ("uniqueness", "unique %", 100), ("novelty", "novel %", 100), ("fcd", "FCD ↓", 1),
+           ("int_div", "IntDiv", 1), ("qed_w1", "QED W1 ↓", 1), ("sa_w1", "SA W1 ↓", 1),
+           ("validity_argmax", "valid, no repair %", 100), ("train_seconds", "train s", 1)]
+
+
+def cell(values: list[float], scale: float) -> str:
+    values = [v * scale for v in values if v is not None]
+    if not values:
+        return "–"
+    digits = 1 if scale == 100 or max(abs(v) for v in values) >= 10 else 3
+    if len(values) == 1:
+        return f"{values[0]:.{digits}f}"
+    return f"{statistics.mean(values):.{digits}f} ± {statistics.stdev(values):.{digits}f}"
+
+
+def main(folder: str) -> None:
+    groups: dict[str, list[dict]] = {}
+    for path in sorted(Path(folder).glob("*/final_metrics.json")):
+        name = re.sub(r"-s\d+", "", path.parent.name)
+        groups.setdefault(name, []).append(json.loads(path.read_text()))
+    if not groups:
+        raise SystemExit(f"no */final_metrics.json under {folder}")
+    print("| model | seeds | params (quantum + classical) | " + " | ".join(c[1] for c in COLUMNS) + " |")
+    print("|---|---|---|" + "---|" * len(COLUMNS))
+    for name, runs in groups.items():
+        params = f"{runs[0]['params_quantum']} + {runs[0]['params_classical']:,}"
+        cells = [cell([r.get(key) for r in runs], scale) for key, _, scale in COLUMNS]
+        print(f"| {name} | {len(runs)} | {params} | " + " | ".join(cells) + " |")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else "runs/qm9-comparison")
