@@ -53,3 +53,13 @@ def test_outputs_are_never_overwritten_without_force_and_never_half_written(tmp_
             raise RuntimeError("crash while writing")
     assert path.read_text() == "first"
     assert [p.name for p in tmp_path.iterdir()] == ["out.csv"]
+
+
+def test_outputs_get_ordinary_file_permissions(tmp_path):
+    import os
+
+    path = tmp_path / "shared.csv"
+    write_text(path, "x")
+    mask = os.umask(0)
+    os.umask(mask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~mask
