@@ -118,6 +118,8 @@ class GenerativeModel:
                                       f"continue it with `qmolgen train --resume {source}`")
         elif source.is_file():
             path = source
+        elif len(source.parts) > 1 or source.suffix:  # a path that is not there, not a recipe name
+            raise CheckpointError(f"{source} does not exist; give a run folder, a model.pt file or a recipe name")
         else:
             path = pretrained_dir() / f"{source.name}.pt"
             if not path.is_file():

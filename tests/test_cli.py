@@ -78,6 +78,8 @@ def test_generate_refuses_to_overwrite_and_explains_bad_checkpoints(trained, tmp
     assert result.exit_code == 1 and "Error:" in result.output and "corrupt" in result.output
     result = run("generate", "no-such-recipe", "-n", 5)
     assert result.exit_code == 1 and "pretrained" in result.output
+    result = run("generate", tmp_path / "qm9", "-n", 5)  # a missing folder named like a recipe
+    assert result.exit_code == 1 and "does not exist" in result.output
 
 
 def test_evaluate_any_smiles_file_against_a_reference_file(small_smi, tmp_path):
