@@ -17,6 +17,12 @@ def test_counts_follow_the_documented_definitions():
     assert m["top_share"] == pytest.approx(2 / 6)
 
 
+def test_collapse_measures_are_undefined_without_a_valid_sample():
+    m = evaluate_smiles(["C1CC", "", None], with_fcd=False)
+    assert m["validity"] == 0.0 and m["uniqueness"] == 0.0
+    assert m["top_share"] is None and m["mode_collapse_rate"] is None
+
+
 def test_properties_and_diversity():
     m = evaluate_smiles(["CCO", "c1ccccc1", "CC(=O)O"], with_fcd=False)
     assert 0 < m["qed"] < 1 and 1 < m["sa"] < 10

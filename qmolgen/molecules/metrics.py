@@ -147,8 +147,9 @@ def evaluate_smiles(smiles: list[str | None], train: set[str] | None = None, ref
     out = {"n_samples": n, "validity": len(valid) / n, "validity_loose": sum(loose) / n}
     out["uniqueness"] = len(distinct) / len(valid) if valid else 0.0
     out["vu"] = len(distinct) / n
-    out["mode_collapse_rate"] = 1.0 - out["uniqueness"] if valid else 1.0
-    out["top_share"] = counts.most_common(1)[0][1] / len(valid) if valid else 1.0
+    # Undefined without a valid sample: None, not a number that would read as total collapse.
+    out["mode_collapse_rate"] = 1.0 - out["uniqueness"] if valid else None
+    out["top_share"] = counts.most_common(1)[0][1] / len(valid) if valid else None
     if train is not None:
         novel = [s for s in distinct if s not in train]
         out["novelty"] = len(novel) / len(distinct) if distinct else 0.0
