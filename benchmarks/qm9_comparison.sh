@@ -14,5 +14,8 @@ lane() { for spec in "$@"; do kind=${spec%:*}; seed=${spec#*:}; train "$kind-s$s
 lane hybrid:0 hybrid:1 hybrid:2 size_matched:0 size_matched:1 size_matched:2 &
 lane classical:0 classical:1 classical:2 quantum_patch:0 quantum_patch:1 quantum_patch:2 &
 wait
-train hybrid-s0-pack1 generator.kind=hybrid seed=0 critic.pack=1
+pack1() { for seed in "$@"; do train "hybrid-s$seed-pack1" generator.kind=hybrid seed="$seed" critic.pack=1; done; }
+pack1 0 2 &
+pack1 1 &
+wait
 .venv/bin/python benchmarks/qm9_table.py "$out"
