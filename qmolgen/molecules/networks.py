@@ -14,12 +14,11 @@ from qmolgen.errors import ConfigError
 from qmolgen.molecules.graphs import GraphSpec
 
 
-def mlp(sizes: list[int], activation=nn.Tanh, last_activation: bool = True) -> nn.Sequential:
+def mlp(sizes: list[int]) -> nn.Sequential:
+    """Linear layers of the given widths, each followed by tanh (MolGAN's choice)."""
     layers = []
-    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
-        layers.append(nn.Linear(a, b))
-        if last_activation or i < len(sizes) - 2:
-            layers.append(activation())
+    for a, b in zip(sizes[:-1], sizes[1:]):
+        layers += [nn.Linear(a, b), nn.Tanh()]
     return nn.Sequential(*layers)
 
 
