@@ -1,12 +1,15 @@
 """End-to-end CLI runs on tiny settings: train, resume, generate, evaluate, and the errors users meet."""
 
 import json
+import subprocess
+import sys
 
 import pandas as pd
 import pytest
 import torch
 from click.testing import CliRunner
 
+import qmolgen
 from qmolgen.cli import main
 from qmolgen.runs import TRAINING_FORMAT, load_checkpoint
 from tests.conftest import TINY_TRAIN
@@ -125,3 +128,8 @@ def test_shipped_pretrained_model_generates_valid_unique_molecules(tmp_path):
     assert len(table) == 500
     assert table.valid.mean() > 0.9
     assert table[table.valid].smiles.nunique() > 0.6 * len(table)
+
+
+def test_python_dash_m_runs_the_same_cli():
+    done = subprocess.run([sys.executable, "-m", "qmolgen", "--version"], capture_output=True, text=True)
+    assert done.returncode == 0 and qmolgen.__version__ in done.stdout
