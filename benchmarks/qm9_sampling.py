@@ -1,4 +1,4 @@
-"""What each part of sampling contributes: trained generators decoded four ways, scored like every run.
+"""What each part of sampling contributes: trained generators sampled five ways, scored like every run.
 
     .venv/bin/python benchmarks/qm9_sampling.py RUN [RUN ...] [--samples 10000] [--no-fcd]
 
@@ -14,21 +14,26 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
-import statistics
 
 import torch
 from torch import nn
 
+from qmolgen.errors import QmolgenError
 from qmolgen.model import GenerativeModel
-from qmolgen.molecules.data import load_molecules
 from qmolgen.molecules.domain import sample_smiles
-from qmolgen.molecules.networks import GraphGenerator
+from qmolgen.molecules.evaluation import split_reference
 from qmolgen.molecules.metrics import evaluate_smiles
+from qmolgen.molecules.networks import GraphGenerator
+
+from qm9_table import cell, model_name  # benchmarks/ is on sys.path when this file runs as a script
 
 KEYS = ("validity", "uniqueness", "vu", "vun", "top_share", "fcd", "int_div")
-WAYS = [(False, "argmax", False), (True, "argmax", False), (False, "valence", False), (True, "valence", False),
-        (True, "valence", True)]
+# (name, draw types from the predicted distributions, decoding, one latent vector for the whole batch)
+WAYS = [("most likely types, argmax decoding", False, "argmax", False),
+        ("sampled types, argmax decoding", True, "argmax", False),
+        ("most likely types, valence decoding", False, "valence", False),
+        ("sampled types, valence decoding", True, "valence", False),
+        ("sampled types, valence decoding, one latent for all", True, "valence", True)]
 
 
 class OneLatent(nn.Module):
@@ -43,49 +48,56 @@ class OneLatent(nn.Module):
         return one.expand(batch_size, *one.shape[1:])
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("runs", nargs="+")
-    parser.add_argument("--samples", type=int, default=10000)
-    parser.add_argument("--no-fcd", action="store_true")
-    args = parser.parse_args()
-    results = {}
-    data = None
-    for run in args.runs:
-        model = GenerativeModel.load(run)
-        if data is None:  # every run of the comparison shares the qm9 data and split
-            d = model.config["data"]
-            data = load_molecules(d["path"], d["atom_types"], d["max_atoms"], d["skip_invalid"], d["split_seed"])
-            train, test = set(data.subset("train")), data.subset("test")
-        for stochastic, decode, one_latent in WAYS:
-            torch.manual_seed(0)
-            generator = GraphGenerator(OneLatent(model.generator.latent), model.generator.decoder) \
-                if one_latent else model.generator
-            decoded = sample_smiles(generator, args.samples, decode, stochastic)
-            metrics = evaluate_smiles([c for c, _ in decoded], train, test, with_fcd=not args.no_fcd)
-            name = f"{'sampled' if stochastic else 'most likely'} types, {decode} decoding" + \
-                (", one latent for all" if one_latent else "")
-            results.setdefault(run, {})[name] = {k: metrics.get(k) for k in KEYS}
-            print(run, name, json.dumps(results[run][name]), flush=True)
-    print_summary(results)
+def positive_int(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1; got {text!r}")
+    return int(text)
+
+
+def score_run(run: str, samples: int, with_fcd: bool, references: dict) -> dict[str, dict]:
+    """{way: metrics} for one trained model; `references` caches train/test splits by data config."""
+    model = GenerativeModel.load(run)
+    key = json.dumps(model.config["data"], sort_keys=True)
+    if key not in references:
+        references[key] = split_reference(model.config["data"])[:2]
+    train, test = references[key]
+    scores = {}
+    for name, stochastic, decode, one_latent in WAYS:
+        torch.manual_seed(0)
+        generator = GraphGenerator(OneLatent(model.generator.latent), model.generator.decoder) \
+            if one_latent else model.generator
+        decoded = sample_smiles(generator, samples, decode, stochastic)
+        metrics = evaluate_smiles([c for c, _ in decoded], train, test, with_fcd=with_fcd)
+        scores[name] = {k: metrics.get(k) for k in KEYS}
+        print(run, name, json.dumps(scores[name]), flush=True)
+    return scores
 
 
 def print_summary(results: dict[str, dict[str, dict]]) -> None:
     """Markdown table: per model (run folder name without '-sSEED') and way, mean +- std over seeds."""
     groups: dict[tuple[str, str], list[dict]] = {}
     for run, ways in results.items():
-        model = re.sub(r"-s\d+", "", run.rstrip("/").rsplit("/", 1)[-1])
         for way, metrics in ways.items():
-            groups.setdefault((model, way), []).append(metrics)
+            groups.setdefault((model_name(run), way), []).append(metrics)
     print("| model | sampling | seeds | " + " | ".join(KEYS) + " |")
     print("|---|---|---|" + "---|" * len(KEYS))
     for (model, way), rows in groups.items():
-        cells = []
-        for key in KEYS:
-            values = [r[key] for r in rows if r[key] is not None]
-            spread = f" ± {statistics.stdev(values):.3f}" if len(values) > 1 else ""
-            cells.append(f"{statistics.mean(values):.3f}{spread}" if values else "–")
+        cells = [cell([r[key] for r in rows], 1) for key in KEYS]
         print(f"| {model} | {way} | {len(rows)} | " + " | ".join(cells) + " |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("runs", nargs="+", help="run folders or model.pt files")
+    parser.add_argument("--samples", type=positive_int, default=10000)
+    parser.add_argument("--no-fcd", action="store_true")
+    args = parser.parse_args()
+    references: dict = {}
+    try:
+        results = {run: score_run(run, args.samples, not args.no_fcd, references) for run in args.runs}
+    except QmolgenError as exc:
+        raise SystemExit(f"Error: {exc}") from None
+    print_summary(results)
 
 
 if __name__ == "__main__":

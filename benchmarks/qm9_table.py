@@ -29,11 +29,15 @@ def cell(values: list[float], scale: float) -> str:
     return f"{statistics.mean(values):.{digits}f} ± {statistics.stdev(values):.{digits}f}"
 
 
+def model_name(run_folder: str | Path) -> str:
+    """The run folder's name without its seed: runs/x/hybrid-s1-pack1 -> hybrid-pack1."""
+    return re.sub(r"-s\d+", "", Path(run_folder).name)
+
+
 def main(folder: str) -> None:
     groups: dict[str, list[dict]] = {}
     for path in sorted(Path(folder).glob("*/final_metrics.json")):
-        name = re.sub(r"-s\d+", "", path.parent.name)
-        groups.setdefault(name, []).append(json.loads(path.read_text()))
+        groups.setdefault(model_name(path.parent), []).append(json.loads(path.read_text()))
     if not groups:
         raise SystemExit(f"no */final_metrics.json under {folder}")
     print("| model | seeds | params (quantum + classical) | " + " | ".join(c[1] for c in COLUMNS) + " |")

@@ -38,3 +38,17 @@ def private_cache(tmp_path_factory):
     import os
 
     os.environ["QMOLGEN_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))
+
+
+@pytest.fixture(scope="session")
+def trained(small_smi, tmp_path_factory):
+    """A run folder of the molecules recipe trained on TINY_TRAIN settings (seconds)."""
+    from click.testing import CliRunner
+
+    from qmolgen.cli import main
+
+    folder = tmp_path_factory.mktemp("runs") / "tiny"
+    args = ["--quiet", "train", "molecules", f"data.path={small_smi}", *TINY_TRAIN, "--out", str(folder)]
+    result = CliRunner().invoke(main, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return folder

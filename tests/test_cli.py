@@ -19,14 +19,6 @@ def run(*args):
     return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
 
 
-@pytest.fixture(scope="module")
-def trained(small_smi, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("runs") / "tiny"
-    result = run("--quiet", "train", "molecules", f"data.path={small_smi}", *TINY_TRAIN, "--out", folder)
-    assert result.exit_code == 0, result.output
-    return folder
-
-
 def test_train_writes_every_output_of_a_run(trained):
     for name in ("config.yaml", "metrics.jsonl", "final_metrics.json", "data_report.json", "model.pt",
                  "checkpoints/last.pt", "training_curves.png", "samples.png"):

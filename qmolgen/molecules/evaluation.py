@@ -27,7 +27,12 @@ def reference_sets(reference: str) -> tuple[set[str], list[str], str]:
         return set(smiles), smiles, f"{reference} ({len(smiles)} valid molecules, novelty and FCD against all)"
     else:
         config = load_recipe(reference)
-    d = config["data"]
+    return split_reference(config["data"])
+
+
+def split_reference(data_config: dict) -> tuple[set[str], list[str], str]:
+    """reference_sets for a config's `data` section: its fixed train split and test split."""
+    d = data_config
     data = load_molecules(d["path"], d["atom_types"], d["max_atoms"], d["skip_invalid"], d["split_seed"], d["limit"])
     train, test = data.subset("train"), data.subset("test")
     return set(train), test, f"{d['path']} split {d['split_seed']}: {len(train)} train (novelty), {len(test)} test (FCD)"
