@@ -11,7 +11,8 @@ import numpy as np
 import torch
 
 from qmolgen.errors import CheckpointError, ConfigError
-from qmolgen.molecules.domain import MoleculeDomain, parameter_counts
+from qmolgen.molecules.domain import MoleculeDomain
+from qmolgen.quantum.latent import parameter_counts
 from qmolgen.report.plots import plot_training_curves
 from qmolgen.resources import pretrained_dir
 from qmolgen.runs import MODEL_FORMAT, TRAINING_FORMAT, RunFolder, load_checkpoint, save_checkpoint

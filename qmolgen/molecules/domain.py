@@ -24,19 +24,12 @@ from qmolgen.molecules.data import MoleculeData, load_molecules
 from qmolgen.molecules.graphs import GraphSpec
 from qmolgen.molecules.metrics import evaluate_smiles, properties
 from qmolgen.molecules.networks import BornGraphDecoder, GraphGenerator, MLPGraphDecoder, RelationalGraphCritic
-from qmolgen.quantum import circuits
-from qmolgen.quantum.latent import (GaussianLatent, PatchQuantumGenerator, QuantumLatent, SizeMatchedLatent,
-                                    count_parameters)
+from qmolgen.quantum.latent import PatchQuantumGenerator, latent_source
 
 log = logging.getLogger("qmolgen")
 
 KINDS = ("hybrid", "classical", "size_matched", "quantum_patch")
 DECODINGS = ("valence", "argmax")
-
-
-def quantum_latent(q: dict) -> QuantumLatent:
-    return QuantumLatent(q["n_qubits"], q["n_layers"], q["readout"], q["executor"], q["device"], q["shots"],
-                         q["diff_method"])
 
 
 def build_generator(config: dict, spec: GraphSpec) -> GraphGenerator:
@@ -45,19 +38,12 @@ def build_generator(config: dict, spec: GraphSpec) -> GraphGenerator:
     kind = g["kind"]
     if kind not in KINDS:
         raise ConfigError(f"generator.kind must be one of {KINDS}; got {kind!r}")
-    latent_size = circuits.latent_dim(q["n_qubits"], q["readout"])
     if kind == "quantum_patch":
         needed = BornGraphDecoder.features_needed(spec)
         patches = math.ceil(needed / 2 ** q["patch_qubits"])
         latent = PatchQuantumGenerator(q["patch_qubits"], q["n_layers"], patches)
         return GraphGenerator(latent, BornGraphDecoder(spec, g["temperature"], g["relaxation"]))
-    if kind == "hybrid":
-        latent = quantum_latent(q)
-    elif kind == "classical":
-        latent = GaussianLatent(latent_size)
-    else:
-        budget = math.prod(circuits.weight_shapes(q["n_qubits"], q["n_layers"]))
-        latent = SizeMatchedLatent(q["n_qubits"], latent_size, budget)
+    latent = latent_source(kind, q)
     return GraphGenerator(latent, MLPGraphDecoder(latent.dim, spec, list(g["decoder_hidden"]), g["temperature"],
                                                   g["relaxation"]))
 
@@ -65,12 +51,6 @@ def build_generator(config: dict, spec: GraphSpec) -> GraphGenerator:
 def build_critic(config: dict, spec: GraphSpec) -> RelationalGraphCritic:
     c = config["critic"]
     return RelationalGraphCritic(spec, list(c["conv"]), c["aggregate"], list(c["head"]), c["pack"])
-
-
-def parameter_counts(generator: GraphGenerator) -> dict:
-    """Trainable parameters split into quantum (circuit angles) and classical."""
-    quantum = sum(p.numel() for name, p in generator.named_parameters() if name.endswith("latent.weights"))
-    return {"params_quantum": quantum, "params_classical": count_parameters(generator) - quantum}
 
 
 def to_onehot(nodes: torch.Tensor, edges: torch.Tensor, spec: GraphSpec) -> tuple[torch.Tensor, torch.Tensor]:

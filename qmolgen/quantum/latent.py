@@ -119,3 +119,29 @@ class PatchQuantumGenerator(nn.Module):
 
 def count_parameters(module: nn.Module) -> int:
     return sum(p.numel() for p in module.parameters() if p.requires_grad)
+
+
+LATENT_KINDS = ("hybrid", "classical", "size_matched")
+
+
+def latent_source(kind: str, quantum: dict) -> nn.Module:
+    """The latent source of a decoder-based generator kind, sized from the recipe's `quantum` section:
+    the circuit (hybrid), Gaussian noise of the circuit's latent size (classical), or a classical transform
+    with at most the circuit's parameter count (size_matched). Every domain builds its baselines here."""
+    q = quantum
+    if kind == "hybrid":
+        return QuantumLatent(q["n_qubits"], q["n_layers"], q["readout"], q["executor"], q["device"], q["shots"],
+                             q["diff_method"])
+    latent_size = circuits.latent_dim(q["n_qubits"], q["readout"])
+    if kind == "classical":
+        return GaussianLatent(latent_size)
+    if kind == "size_matched":
+        budget = math.prod(circuits.weight_shapes(q["n_qubits"], q["n_layers"]))
+        return SizeMatchedLatent(q["n_qubits"], latent_size, budget)
+    raise ConfigError(f"no latent source for generator kind {kind!r}; kinds with a latent: {LATENT_KINDS}")
+
+
+def parameter_counts(generator: nn.Module) -> dict:
+    """Trainable parameters split into quantum (circuit angles, named `...latent.weights`) and classical."""
+    quantum = sum(p.numel() for name, p in generator.named_parameters() if name.endswith("latent.weights"))
+    return {"params_quantum": quantum, "params_classical": count_parameters(generator) - quantum}
