@@ -24,7 +24,14 @@ Examples:
   qmolgen train --resume runs/qm9-hybrid-...        continue a run that was stopped
   qmolgen generate qm9 -n 10000 -o mols.csv         sample the shipped pretrained model
   qmolgen evaluate mols.csv --reference qm9         score any SMILES file
+  qmolgen train digits                              the hybrid image GAN on 8x8 digits
+  qmolgen generate digits -n 64 -o grid.png         a PNG grid and grid.npy from the pretrained model
+  qmolgen evaluate grid.npy                         FID (digits classifier), classes covered, coverage
 """
+
+
+# final metrics echoed when a run finishes (each domain has some of them)
+SUMMARY_KEYS = ("validity", "uniqueness", "novelty", "vun", "fcd", "fid", "fid_floor", "classes_covered", "coverage")
 
 
 class Cli(click.Group):
@@ -102,15 +109,16 @@ def train(ctx, recipe, overrides, out, resume, force):
             raise click.UsageError("give a recipe (see `qmolgen recipes`) or --resume RUN_FOLDER")
         run = run_training(load_config(recipe, overrides), out=out, force=force, progress=_progress(ctx))
     metrics = json.loads((run.path / "final_metrics.json").read_text())
-    summary = ", ".join(f"{k}={metrics[k]:.3f}" for k in ("validity", "uniqueness", "novelty", "vun", "fcd")
-                        if isinstance(metrics.get(k), float))
+    summary = ", ".join(f"{k}={metrics[k]:.3f}" if isinstance(metrics[k], float) else f"{k}={metrics[k]}"
+                        for k in SUMMARY_KEYS if isinstance(metrics.get(k), (int, float)))
     click.echo(f"done: {run.path} ({summary})", err=True)
 
 
 @main.command()
 @click.argument("source")
 @click.option("-n", "--num", "n", type=int, default=1000, show_default=True, help="Number of samples.")
-@click.option("-o", "--output", help="Output file (.csv, .smi or .sdf); CSV on stdout if omitted.")
+@click.option("-o", "--output", help="Output file. Molecules: .csv, .smi or .sdf (CSV on stdout if omitted); "
+              "images: .png or .npy (the grid and the array are both written).")
 @click.option("--seed", type=int, help="Sampling seed (default: drawn and printed).")
 @click.option("--force", is_flag=True, help="Overwrite an existing output file.")
 def generate(source, n, output, seed, force):
@@ -123,26 +131,30 @@ def generate(source, n, output, seed, force):
     if seed is None:
         seed = random.SystemRandom().randrange(2**31)
         log.info("sampling with seed=%d (pass --seed to repeat)", seed)
-    table = model.sample(n, seed=seed)
-    if output:
-        log.info(model.domain.write_samples(table, output, force))
-    else:
-        table.to_csv(sys.stdout, index=False, float_format="%.4f")
+    samples = model.sample(n, seed=seed)
+    log.info(model.domain.write_samples(samples, output, force))
 
 
 @main.command()
 @click.argument("samples", type=click.Path(exists=True, dir_okay=False))
-@click.option("--reference", "-r", default="qm9", show_default=True,
-              help="Recipe name or run folder (its train split for novelty, test split for FCD), or a SMILES file.")
-@click.option("--no-fcd", is_flag=True, help="Skip the Frechet ChemNet Distance (the slowest metric).")
+@click.option("--reference", "-r", help="Recipe name or run folder whose splits are the real data (default: qm9 "
+              "for molecules, digits for images); for molecules also a SMILES file.")
+@click.option("--no-fcd", is_flag=True, help="Molecules: skip the Frechet ChemNet Distance (the slowest metric).")
 @click.option("-o", "--output", help="Also write the metrics as JSON to this file.")
 @click.option("--force", is_flag=True, help="Overwrite an existing output file.")
 def evaluate(samples, reference, no_fcd, output, force):
-    """Score a file of generated molecules (.smi/.txt, or CSV with a 'smiles' column) against a reference."""
-    from qmolgen.molecules.evaluation import evaluate_file
+    """Score generated SAMPLES against real data: molecules (.smi/.txt, or CSV with a 'smiles' column)
+    against a reference's train (novelty) and test split, or images (.npy, (N, 8, 8) in [0, 1])."""
     from qmolgen.outputs import write_text
 
-    metrics = evaluate_file(samples, reference, with_fcd=not no_fcd)
+    if samples.lower().endswith(".npy"):
+        from qmolgen.images.evaluation import evaluate_file as evaluate_images_file
+
+        metrics = evaluate_images_file(samples, reference or "digits")
+    else:
+        from qmolgen.molecules.evaluation import evaluate_file
+
+        metrics = evaluate_file(samples, reference or "qm9", with_fcd=not no_fcd)
     for key, value in metrics.items():
         click.echo(f"{key:22s} {value:.4f}" if isinstance(value, float) else f"{key:22s} {value}")
     if output:

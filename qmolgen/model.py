@@ -10,7 +10,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from qmolgen.config import recipe_names
 from qmolgen.errors import CheckpointError, ConfigError
+from qmolgen.images.domain import ImageDomain
 from qmolgen.molecules.domain import MoleculeDomain
 from qmolgen.quantum.latent import parameter_counts
 from qmolgen.report.plots import plot_training_curves
@@ -20,7 +22,7 @@ from qmolgen.train.wgan import AdversarialTrainer, TrainSettings
 
 log = logging.getLogger("qmolgen")
 
-DOMAINS = {"molecules": MoleculeDomain}
+DOMAINS = {"molecules": MoleculeDomain, "images": ImageDomain}
 
 
 def domain_for(config: dict, spec=None):
@@ -124,7 +126,7 @@ class GenerativeModel:
         else:
             path = pretrained_dir() / f"{source.name}.pt"
             if not path.is_file():
-                shipped = sorted(p.stem for p in pretrained_dir().glob("*.pt"))
+                shipped = [name for name in recipe_names() if (pretrained_dir() / f"{name}.pt").is_file()]
                 raise CheckpointError(f"{source} is neither a run folder, a model file, nor a recipe with a "
                                       f"pretrained model (pretrained: {', '.join(shipped) or 'none'})")
         payload = load_checkpoint(path, MODEL_FORMAT)
@@ -145,7 +147,8 @@ class GenerativeModel:
                          "generator": self.generator.state_dict()}, path, MODEL_FORMAT)
 
     def sample(self, n: int, seed: int | None = None):
-        """n samples as the domain's table (molecules: smiles, valid, qed, logp, sa)."""
+        """n samples in the domain's form: molecules a table (smiles, valid, qed, logp, sa), images an
+        (n, 8, 8) array of pixels in [0, 1]."""
         if n < 1:
             raise ConfigError(f"the number of samples must be >= 1; got {n}")
         if seed is not None:

@@ -52,3 +52,22 @@ def trained(small_smi, tmp_path_factory):
     result = CliRunner().invoke(main, args, catch_exceptions=False)
     assert result.exit_code == 0, result.output
     return folder
+
+
+TINY_DIGITS = ["train.epochs=2", "train.steps_per_epoch=10", "train.batch_size=32", "evaluate.epoch_samples=100",
+               "evaluate.final_samples=300", "generator.decoder_hidden=[32]", "quantum.n_qubits=4",
+               "quantum.n_layers=2", "critic.channels=[8,16]", "seed=3"]
+
+
+@pytest.fixture(scope="session")
+def trained_digits(tmp_path_factory):
+    """A run folder of the digits recipe trained on TINY_DIGITS settings (seconds)."""
+    from click.testing import CliRunner
+
+    from qmolgen.cli import main
+
+    folder = tmp_path_factory.mktemp("runs") / "digits"
+    args = ["--quiet", "train", "digits", *TINY_DIGITS, "--out", str(folder)]
+    result = CliRunner().invoke(main, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return folder

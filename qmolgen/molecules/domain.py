@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import math
+import sys
 
 import numpy as np
 import pandas as pd
@@ -181,7 +182,11 @@ class MoleculeDomain:
     def sample(self, generator: GraphGenerator, n: int) -> pd.DataFrame:
         return samples_table(self._sample(generator, n))
 
-    def write_samples(self, table: pd.DataFrame, path: str, force: bool = False) -> str:
+    def write_samples(self, table: pd.DataFrame, path: str | None, force: bool = False) -> str:
+        """To `path` in the format of its extension, or as CSV on stdout when path is None."""
+        if not path:
+            table.to_csv(sys.stdout, index=False, float_format="%.4f")
+            return f"wrote {len(table)} molecules to stdout; {int(table.valid.sum())} valid"
         return write_molecules(table, path, force)
 
     def write_preview(self, generator: GraphGenerator, path, n: int = 24) -> None:

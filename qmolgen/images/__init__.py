@@ -1,0 +1,1 @@
+"""Image domain: 8x8 digits, image decoder and critic, the digits classifier behind FID, image metrics."""

@@ -1,0 +1,114 @@
+"""The image domain as the trainer sees it: digits data, generator and critic from config, sampling, metrics.
+
+Generator kinds (config `generator.kind`), identical but for the latent source / decoder:
+    hybrid         quantum circuit latent -> MLP image decoder
+    classical      Gaussian latent of the same size -> the same decoder (the classical GAN)
+    size_matched   uniform noise -> tanh MLP with <= the circuit's parameter count -> the same decoder
+    quantum_patch  patch circuits whose post-selected Born probabilities are the pixels (Huang et al. 2021)
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import torch
+
+from qmolgen.errors import ConfigError
+from qmolgen.images.data import ImageData, load_images
+from qmolgen.images.files import write_grid, write_images
+from qmolgen.images.metrics import evaluate_images
+from qmolgen.images.networks import BornImageDecoder, ImageCritic, ImageGenerator, MLPImageDecoder
+from qmolgen.quantum.latent import LATENT_KINDS, PatchQuantumGenerator, latent_source
+
+log = logging.getLogger("qmolgen")
+
+KINDS = (*LATENT_KINDS, "quantum_patch")
+
+
+def build_generator(config: dict) -> ImageGenerator:
+    g, q = config["generator"], config["quantum"]
+    kind = g["kind"]
+    if kind not in KINDS:
+        raise ConfigError(f"generator.kind must be one of {KINDS}; got {kind!r}")
+    if kind == "quantum_patch":
+        patches = BornImageDecoder.patches_needed(q["patch_qubits"], q["patch_ancillas"])
+        return ImageGenerator(PatchQuantumGenerator(q["patch_qubits"], q["n_layers"], patches),
+                              BornImageDecoder(q["patch_qubits"], q["patch_ancillas"], patches))
+    latent = latent_source(kind, q)
+    return ImageGenerator(latent, MLPImageDecoder(latent.dim, list(g["decoder_hidden"])))
+
+
+@torch.no_grad()
+def sample_images(generator: ImageGenerator, n: int, batch_size: int = 1000) -> np.ndarray:
+    generator.eval()
+    return np.concatenate([generator(min(batch_size, n - start))[0].numpy() for start in range(0, n, batch_size)])
+
+
+class ImageDomain:
+    """Everything image-specific the shared trainer and the CLI need, built from one config."""
+
+    name = "images"
+
+    def __init__(self, config: dict, spec: dict | None = None):
+        self.config = config
+        self.data: ImageData | None = None
+
+    def load_data(self) -> tuple[torch.Tensor]:
+        self.data = load_images(self.config["data"]["path"])
+        train, _ = self.data.subset("train")
+        log.info("data: %d digits images (%d train, %d test)", len(self.data.images), len(train),
+                 len(self.data.split["test"]))
+        return (torch.from_numpy(train),)
+
+    def data_report(self) -> dict:
+        _, train_labels = self.data.subset("train")
+        return {"dataset": self.config["data"]["path"], "n_images": len(self.data.images),
+                "split": {k: len(v) for k, v in self.data.split.items()},
+                "train_class_counts": np.bincount(train_labels, minlength=10).tolist()}
+
+    def spec_dict(self) -> dict:
+        return {"image_shape": [8, 8]}
+
+    @staticmethod
+    def spec_from_dict(d: dict) -> dict:
+        return d
+
+    def build_generator(self) -> ImageGenerator:
+        return build_generator(self.config)
+
+    def build_critic(self) -> ImageCritic:
+        c = self.config["critic"]
+        return ImageCritic(list(c["channels"]), c["pack"])
+
+    def real_to_input(self, batch: tuple[torch.Tensor]) -> tuple[torch.Tensor]:
+        return batch
+
+    def _reference(self) -> np.ndarray:
+        return self.data.subset("test")[0]
+
+    def epoch_metrics(self, generator: ImageGenerator) -> dict:
+        """FID (digits classifier) and class coverage on a few samples after every epoch, against the test
+        split (monitoring only: nothing is selected on it)."""
+        metrics = evaluate_images(sample_images(generator, self.config["evaluate"]["epoch_samples"]),
+                                  self._reference())
+        return {k: metrics[k] for k in ("fid", "classes_covered", "confident_share", "coverage", "density")}
+
+    def final_metrics(self, generator: ImageGenerator) -> dict:
+        """The full report on evaluate.final_samples samples, with the real-data floor beside it."""
+        metrics = evaluate_images(sample_images(generator, self.config["evaluate"]["final_samples"]),
+                                  self._reference())
+        floor = evaluate_images(self.data.subset("train")[0], self._reference())
+        metrics.update({"fid_floor": floor["fid"], "coverage_floor": floor["coverage"]})
+        return metrics
+
+    def sample(self, generator: ImageGenerator, n: int) -> np.ndarray:
+        return sample_images(generator, n)
+
+    def write_samples(self, images: np.ndarray, path: str | None, force: bool = False) -> str:
+        if not path:
+            raise ConfigError("image samples need an output file: -o grid.png or -o images.npy (writes both)")
+        return write_images(images, path, force)
+
+    def write_preview(self, generator: ImageGenerator, path, n: int = 100) -> None:
+        write_grid(sample_images(generator, n), path, force=True)
