@@ -18,4 +18,4 @@ pack1() { for seed in "$@"; do train "hybrid-s$seed-pack1" generator.kind=hybrid
 pack1 0 2 &
 pack1 1 &
 wait
-.venv/bin/python benchmarks/qm9_table.py "$out"
+.venv/bin/python benchmarks/comparison_table.py "$out"

@@ -25,7 +25,7 @@ from qmolgen.molecules.evaluation import split_reference
 from qmolgen.molecules.metrics import evaluate_smiles
 from qmolgen.molecules.networks import GraphGenerator
 
-from qm9_table import cell, model_name  # benchmarks/ is on sys.path when this file runs as a script
+from comparison_table import cell, model_name  # benchmarks/ is on sys.path when this file runs as a script
 
 KEYS = ("validity", "uniqueness", "vu", "vun", "top_share", "fcd", "int_div")
 # (name, draw types from the predicted distributions, decoding, one latent vector for the whole batch)

@@ -141,7 +141,12 @@ def latent_source(kind: str, quantum: dict) -> nn.Module:
     raise ConfigError(f"no latent source for generator kind {kind!r}; kinds with a latent: {LATENT_KINDS}")
 
 
+def is_circuit_parameter(name: str) -> bool:
+    """Whether a generator parameter (by its name in named_parameters) holds circuit rotation angles."""
+    return name.endswith("latent.weights")
+
+
 def parameter_counts(generator: nn.Module) -> dict:
-    """Trainable parameters split into quantum (circuit angles, named `...latent.weights`) and classical."""
-    quantum = sum(p.numel() for name, p in generator.named_parameters() if name.endswith("latent.weights"))
+    """Trainable parameters split into quantum (circuit angles) and classical."""
+    quantum = sum(p.numel() for name, p in generator.named_parameters() if is_circuit_parameter(name))
     return {"params_quantum": quantum, "params_classical": count_parameters(generator) - quantum}

@@ -18,6 +18,7 @@ import torch
 from tqdm.auto import tqdm
 
 from qmolgen.errors import ConfigError
+from qmolgen.quantum.latent import is_circuit_parameter
 
 log = logging.getLogger("qmolgen")
 
@@ -31,6 +32,7 @@ class TrainSettings:
     n_critic: int = 5
     lr_generator: float = 1e-3
     lr_critic: float = 1e-3
+    lr_quantum: float | None = None  # circuit angles; None = lr_generator. Angles need far larger steps than weights
     beta1: float = 0.5
     beta2: float = 0.9
     gp_weight: float = 10.0
@@ -43,6 +45,16 @@ class TrainSettings:
             problems.append(f"train.steps_per_epoch must be >= 1 or null; got {self.steps_per_epoch}")
         if problems:
             raise ConfigError("; ".join(problems))
+
+
+def generator_groups(generator, settings: TrainSettings) -> list[dict]:
+    """Optimiser parameter groups: circuit angles at settings.lr_quantum (when set), the rest at lr_generator."""
+    named = list(generator.named_parameters())
+    circuit = [p for name, p in named if is_circuit_parameter(name)]
+    if settings.lr_quantum is None or not circuit:
+        return [{"params": [p for _, p in named]}]
+    classical = [p for name, p in named if not is_circuit_parameter(name)]
+    return ([{"params": classical}] if classical else []) + [{"params": circuit, "lr": settings.lr_quantum}]
 
 
 class AdversarialTrainer:
@@ -67,7 +79,7 @@ class AdversarialTrainer:
         self.real_to_input, self.evaluate, self.on_epoch_end = real_to_input, evaluate, on_epoch_end
         self.progress = progress
         betas = (settings.beta1, settings.beta2)
-        self.opt_g = torch.optim.Adam(generator.parameters(), lr=settings.lr_generator, betas=betas)
+        self.opt_g = torch.optim.Adam(generator_groups(generator, settings), lr=settings.lr_generator, betas=betas)
         self.opt_d = torch.optim.Adam(critic.parameters(), lr=settings.lr_critic, betas=betas)
         self.epoch = 0
         self.step = 0

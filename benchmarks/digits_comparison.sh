@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The digits comparison in the README: every generator kind x 3 seeds with the default digits recipe
+# (2,000 samples each in final_metrics.json), then the table. Two runs at a time, one thread each.
+#   bash benchmarks/digits_comparison.sh [OUT_DIR]
+set -euo pipefail
+out=${1:-runs/digits-comparison}
+mkdir -p "$out"
+train() {  # name, overrides...
+    local name=$1; shift
+    [ -f "$out/$name/final_metrics.json" ] && return 0  # finished before: keep it
+    OMP_NUM_THREADS=1 .venv/bin/qmolgen --quiet train digits "$@" --out "$out/$name" --force
+}
+lane() { for spec in "$@"; do kind=${spec%:*}; seed=${spec#*:}; train "$kind-s$seed" generator.kind="$kind" seed="$seed"; done; }
+lane hybrid:0 hybrid:1 hybrid:2 size_matched:0 size_matched:1 size_matched:2 &
+lane classical:0 classical:1 classical:2 quantum_patch:0 quantum_patch:1 quantum_patch:2 &
+wait
+.venv/bin/python benchmarks/comparison_table.py "$out"
