@@ -13,12 +13,12 @@ from qmolgen.outputs import atomic_path
 FORMATS = (".png", ".npy")
 
 
-def grid_image(images: np.ndarray, per_row: int | None = None, gap: int = 1) -> np.ndarray:
-    """One grey picture of all images in rows, separated by `gap` white pixels."""
+def grid_image(images: np.ndarray, per_row: int | None = None, gap: int = 1, fill: float = 0.25) -> np.ndarray:
+    """One grey picture of all images in rows, separated by `gap` pixels of grey level `fill`."""
     n, h, w = images.shape
     per_row = per_row or math.ceil(math.sqrt(n))
     rows = math.ceil(n / per_row)
-    canvas = np.ones((rows * (h + gap) + gap, per_row * (w + gap) + gap), dtype=np.float32)
+    canvas = np.full((rows * (h + gap) + gap, per_row * (w + gap) + gap), fill, dtype=np.float32)
     for i, image in enumerate(images):
         r, c = divmod(i, per_row)
         canvas[gap + r * (h + gap):gap + r * (h + gap) + h, gap + c * (w + gap):gap + c * (w + gap) + w] = image

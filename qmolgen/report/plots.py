@@ -15,22 +15,31 @@ LOSSES = ("loss_critic", "loss_generator", "wasserstein")
 
 
 def plot_training_curves(records: list[dict], path: str | Path) -> None:
-    """Losses (left) and every other per-epoch metric in [0, 1] (right) against the epoch."""
+    """Losses (left), per-epoch metrics in [0, 1] (middle) and any others, e.g. FID, on a log scale (right)."""
     if not records:
         return
     epochs = [r["epoch"] for r in records]
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+    skip = set(LOSSES) | {"epoch", "step", "train_seconds", "gp"}
+    metrics = [k for k in records[0] if k not in skip]
+    values = {k: [r.get(k) for r in records] for k in metrics}
+    bounded = [k for k in metrics if all(v is None or 0 <= v <= 1 for v in values[k])]
+    other = [k for k in metrics if k not in bounded]
+    fig, axes = plt.subplots(1, 3 if other else 2, figsize=(16 if other else 11, 4))
     for key in LOSSES:
         if key in records[0]:
-            left.plot(epochs, [r[key] for r in records], marker=".", label=key)
-    left.set(xlabel="epoch", title="losses (epoch means)")
-    left.legend()
-    skip = set(LOSSES) | {"epoch", "step", "train_seconds", "gp"}
-    for key in records[0]:
-        if key not in skip:
-            right.plot(epochs, [r.get(key) for r in records], marker=".", label=key)
-    right.set(xlabel="epoch", ylim=(0, 1.02), title="sample metrics")
-    right.legend(fontsize=8)
+            axes[0].plot(epochs, [r[key] for r in records], marker=".", label=key)
+    axes[0].set(xlabel="epoch", title="losses (epoch means)")
+    axes[0].legend()
+    for key in bounded:
+        axes[1].plot(epochs, values[key], marker=".", label=key)
+    axes[1].set(xlabel="epoch", ylim=(0, 1.02), title="sample metrics")
+    axes[1].legend(fontsize=8)
+    if other:
+        for key in other:
+            axes[2].plot(epochs, values[key], marker=".", label=key)
+        positive = all(v is None or v > 0 for k in other for v in values[k])
+        axes[2].set(xlabel="epoch", yscale="log" if positive else "linear", title="sample metrics (unbounded)")
+        axes[2].legend(fontsize=8)
     fig.tight_layout()
     with atomic_path(path, force=True) as tmp:
         fig.savefig(tmp, format="png", dpi=100)
