@@ -36,8 +36,8 @@ def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
         # Dead ReLU features of a collapsed generator make a singular covariance; the package then adds a
         # small ridge itself, so SciPy's warnings about it (and its own deprecated argument) are noise here.
         warnings.simplefilter("ignore")
-        return float(calculate_frechet_distance(a.mean(0), np.cov(a, rowvar=False), b.mean(0),
-                                                np.cov(b, rowvar=False)))
+        distance = calculate_frechet_distance(a.mean(0), np.cov(a, rowvar=False), b.mean(0), np.cov(b, rowvar=False))
+    return max(0.0, float(distance))  # rounding can give -1e-12 for identical sets
 
 
 def class_histogram(probs: np.ndarray) -> np.ndarray:
