@@ -1,0 +1,1 @@
+"""Table domain: CSV/Parquet data with SDV metadata, reversible row transforms, row decoder and critic."""

@@ -1,0 +1,101 @@
+"""Tables: reading CSV/Parquet, metadata detection and loading, and the problems users meet in their data."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from qmolgen.errors import DataError
+from qmolgen.tables.data import detect_metadata, load_table, read_table
+
+DEFAULTS = dict(metadata_path=None, target=None, drop_columns=[], max_categories=100, holdout=0.2, split_seed=0)
+
+
+def load(path, **changes):
+    return load_table(str(path), **{**DEFAULTS, **changes})
+
+
+def small_table(n=60):
+    rng = np.random.default_rng(0)
+    return pd.DataFrame({"age": rng.integers(18, 70, n), "income": rng.normal(100, 20, n).round(1),
+                         "job": rng.choice(["fixed", "freelance", "others"], n), "status": rng.choice(["good", "bad"], n)})
+
+
+def test_shipped_credit_table_loads_with_detected_metadata_and_a_seeded_holdout():
+    data = load("credit", target="Status")
+    assert data.table.shape == (4454, 14) and data.table.Income.isna().sum() == 381
+    assert len(data.split["train"]) == 3563 and len(data.split["holdout"]) == 891
+    assert not set(data.split["train"]) & set(data.split["holdout"])
+    columns = next(iter(data.metadata.tables.values())).columns
+    assert columns["Status"]["sdtype"] == "categorical" and columns["Income"]["sdtype"] == "numerical"
+    assert np.array_equal(load("credit").split["holdout"], data.split["holdout"])
+
+
+def test_empty_and_unreadable_files_are_explained(tmp_path):
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    with pytest.raises(DataError, match="is empty"):
+        read_table(str(empty))
+    header = tmp_path / "header.csv"
+    header.write_text("a,b,c\n")
+    with pytest.raises(DataError, match="no data rows"):
+        read_table(str(header))
+    with pytest.raises(DataError, match="not found"):
+        read_table(str(tmp_path / "missing.csv"))
+    other = tmp_path / "data.xlsx"
+    other.write_text("x")
+    with pytest.raises(DataError, match=".csv or .parquet"):
+        read_table(str(other))
+
+
+def test_parquet_reads_the_same_table(tmp_path):
+    table = small_table()
+    table.to_parquet(tmp_path / "t.parquet")
+    pd.testing.assert_frame_equal(read_table(str(tmp_path / "t.parquet")), table)
+
+
+def test_every_problem_of_a_bad_table_is_reported_at_once(tmp_path):
+    table = small_table(3000)
+    table["empty"] = np.nan
+    table["customer"] = [f"name {i % 1500}" for i in range(3000)]  # 1,500 categories (a unique column is an id)
+    table["zip"] = ["12345"] * 2900 + ["unknown"] * 100  # numbers and text in one column
+    path = tmp_path / "bad.csv"
+    table.to_csv(path, index=False)
+    with pytest.raises(DataError) as err:
+        load(path, target="Status")
+    text = str(err.value)
+    assert "column 'empty' has no values" in text and "data.drop_columns=[empty]" in text
+    assert "'customer' has 1500 distinct categories" in text
+    assert "'zip' mixes numbers (2900 rows) and text (100 rows, e.g. row 2902: 'unknown')" in text
+    assert "target column 'Status' does not exist (did you mean 'status'?)" in text
+    data = load(path, target="status", drop_columns=["empty", "customer", "zip"])
+    assert list(data.table.columns) == ["age", "income", "job", "status"]
+
+
+def test_a_metadata_file_that_disagrees_with_the_data_is_explained(tmp_path):
+    table = small_table()
+    path = tmp_path / "t.csv"
+    table.to_csv(path, index=False)
+    metadata = detect_metadata(table)
+    meta_path = tmp_path / "metadata.json"
+    metadata.save_to_json(str(meta_path))
+    assert load(path, metadata_path=meta_path).table.shape == (60, 4)
+    spec = json.loads(meta_path.read_text())
+    columns = next(iter(spec["tables"].values()))["columns"]
+    columns["job"] = {"sdtype": "numerical"}
+    columns["bonus"] = {"sdtype": "numerical"}
+    meta_path.write_text(json.dumps(spec))
+    with pytest.raises(DataError) as err:
+        load(path, metadata_path=meta_path)
+    text = str(err.value)
+    assert "only in the metadata ['bonus']" in text
+    assert "'job' is numerical in the metadata but 60 of its values are not numbers" in text
+    (tmp_path / "broken.json").write_text("{not json")
+    with pytest.raises(DataError, match="broken.json"):
+        load(path, metadata_path=tmp_path / "broken.json")
+
+
+def test_drop_columns_must_name_existing_columns():
+    with pytest.raises(DataError, match=r"does not have: \['Nope'\]"):
+        load("credit", drop_columns=["Nope"])
