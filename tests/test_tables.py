@@ -120,3 +120,26 @@ def test_row_transform_round_trips_the_credit_table():
         assert (train[name].isna() == back[name].isna()).all()
         exact = np.isclose(train[name], back[name]) | train[name].isna()
         assert exact.mean() > 0.998  # only a few values beyond 4 sd of every mode are clipped
+
+
+def test_row_transform_handles_dates_booleans_ids_and_reloads_from_plain_json():
+    from qmolgen.tables.transforms import RowTransformer
+
+    rng = np.random.default_rng(1)
+    n = 200
+    dates = pd.Series(pd.date_range("2020-01-01", periods=n, freq="D").strftime("%Y-%m-%d"))
+    dates[::10] = None
+    table = pd.DataFrame({"id": np.arange(n), "opened": dates, "active": rng.random(n) > 0.3,
+                          "branch": rng.choice([1, 2, 3], n), "amount": rng.normal(50, 5, n).round(2)})
+    columns = {"id": {"sdtype": "id"}, "opened": {"sdtype": "datetime", "datetime_format": "%Y-%m-%d"},
+               "active": {"sdtype": "boolean"}, "branch": {"sdtype": "categorical"},
+               "amount": {"sdtype": "numerical"}}
+    fitted = RowTransformer().fit(table, columns)
+    reloaded = RowTransformer.from_dict(json.loads(json.dumps(fitted.to_dict())))
+    back = reloaded.inverse(fitted.transform(table))
+    assert back.id.tolist() == list(range(n))
+    assert back.opened.isna().sum() == 20 and (back.opened.dropna() == dates.dropna()).all()
+    assert back.active.tolist() == table.active.tolist() and back.branch.tolist() == table.branch.tolist()
+    assert np.allclose(back.amount, table.amount)
+    with pytest.raises(DataError, match="loaded from a model file"):
+        reloaded.transform(table)

@@ -1,13 +1,18 @@
 """Reversible row transforms: a table <-> a float matrix the row decoder and critic work on.
 
-Per column, by SDV sdtype (RDT transformers do the fitting):
-    numerical, datetime  mode-specific normalisation (RDT ClusterBasedNormalizer, as in CTGAN): a value
-                         in its Gaussian mode (tanh span of 1) and the mode (softmax span); values more
-                         than 4 standard deviations from every mode are clipped to 4 (RDT, as CTGAN); datetimes
-                         become Unix timestamps first. With missing values, a [present, missing] softmax
-                         span in front: missingness is modelled, not imputed away.
-    categorical, boolean one-hot (RDT OneHotEncoder; a missing value is a category of its own)
+Per column, by SDV sdtype:
+    numerical, datetime  mode-specific normalisation (RDT's ClusterBasedNormalizer, as in CTGAN): the
+                         value within its Gaussian mode (tanh span of 1) and the mode (softmax span);
+                         values more than 4 standard deviations from every mode are clipped to 4 (as RDT
+                         and CTGAN do). Datetimes become nanosecond timestamps first. Synthetic values
+                         are rounded to the column's decimal places and kept within its observed range.
+                         With missing values, a [present, missing] softmax span in front: missingness
+                         is modelled, not imputed away.
+    categorical, boolean one-hot; a missing value is a category of its own
     id                   not modelled: synthetic rows get fresh identifiers 0, 1, 2, ...
+
+Fitting uses RDT; what the inverse needs is kept as plain numbers and strings (`to_dict`), so a trained
+model is a weights-only checkpoint that samples without the training data.
 """
 
 from __future__ import annotations
@@ -20,6 +25,9 @@ import pandas as pd
 
 from qmolgen.errors import DataError
 
+STD_MULTIPLIER = 4  # RDT's ClusterBasedNormalizer.STD_MULTIPLIER
+MISSING = "__qmolgen_missing__"  # JSON-safe stand-in for a missing category
+
 
 @dataclass(frozen=True)
 class Span:
@@ -28,6 +36,30 @@ class Span:
     column: str
     activation: str  # "tanh" | "softmax"
     size: int
+
+
+def decimal_places(values: np.ndarray, most: int = 6) -> int:
+    for digits in range(most + 1):
+        if np.allclose(values, np.round(values, digits), rtol=0, atol=1e-9):
+            return digits
+    return most
+
+
+def time_unit(stamps: np.ndarray) -> float:
+    """The coarsest of day, hour, minute, second, millisecond, microsecond (in ns) dividing every timestamp."""
+    for unit in (86_400e9, 3_600e9, 60e9, 1e9, 1e6, 1e3):
+        if np.all(np.mod(stamps, unit) == 0):
+            return unit
+    return 1.0
+
+
+def _to_numbers(values: pd.Series, sdtype: str, fmt: str | None) -> pd.Series:
+    """Numbers as floats; datetimes as nanosecond timestamps (missing or unparsable: NaN)."""
+    if sdtype != "datetime":
+        return values.astype(float)
+    stamps = pd.to_datetime(values, format=fmt, errors="coerce")
+    numbers = pd.Series(stamps.to_numpy().astype("datetime64[ns]").astype("int64"), index=values.index, dtype=float)
+    return numbers.where(stamps.notna())
 
 
 class RowTransformer:
@@ -39,105 +71,138 @@ class RowTransformer:
 
     def __init__(self, max_modes: int = 10):
         self.max_modes = max_modes
-        self.columns: list[tuple[str, str, dict]] = []  # (name, sdtype, fitted parts)
-        self.spans: list[Span] = []
-        self.column_order: list[str] = []
+        self.columns: list[dict] = []  # plain per-column spec (see to_dict)
+        self._normalizers: dict = {}  # RDT objects, needed by transform (training) only
+
+    @property
+    def spans(self) -> list[Span]:
+        out = []
+        for c in self.columns:
+            if c["sdtype"] in ("categorical", "boolean"):
+                out.append(Span(c["name"], "softmax", len(c["categories"])))
+            elif c["sdtype"] in ("numerical", "datetime"):
+                if c["has_missing"]:
+                    out.append(Span(c["name"], "softmax", 2))
+                out += [Span(c["name"], "tanh", 1), Span(c["name"], "softmax", len(c["means"]))]
+        return out
 
     @property
     def dim(self) -> int:
         return sum(s.size for s in self.spans)
 
     def fit(self, table: pd.DataFrame, columns_metadata: dict[str, dict]) -> "RowTransformer":
-        from rdt.transformers import ClusterBasedNormalizer, OneHotEncoder, UnixTimestampEncoder
+        from rdt.transformers import ClusterBasedNormalizer
 
-        self.column_order = list(table.columns)
         for name in table.columns:
             sdtype = columns_metadata[name]["sdtype"]
-            values = table[[name]]
-            parts: dict = {}
-            if sdtype == "id":
-                pass
-            elif sdtype in ("categorical", "boolean"):
-                parts["onehot"] = OneHotEncoder()
-                parts["onehot"].fit(values.astype(object), name)
-                self.spans.append(Span(name, "softmax", len(parts["onehot"].dummies)))
+            spec = {"name": name, "sdtype": sdtype}
+            if sdtype in ("categorical", "boolean"):
+                values = table[name]
+                categories = sorted(values.dropna().astype(str).unique().tolist())
+                spec["categories"] = categories + ([MISSING] if values.isna().any() else [])
+                spec["kind"] = "bool" if pd.api.types.is_bool_dtype(values) else (
+                    "int" if pd.api.types.is_integer_dtype(values) else "str")
             elif sdtype in ("numerical", "datetime"):
-                if sdtype == "datetime":
-                    fmt = columns_metadata[name].get("datetime_format")
-                    parts["timestamps"] = UnixTimestampEncoder(datetime_format=fmt, missing_value_generation=None)
-                    parts["timestamps"].fit(values, name)
-                    values = parts["timestamps"].transform(values)
-                numbers = values[name].astype(float)
-                parts["has_missing"] = bool(numbers.isna().any())
-                # Missing entries are marked by their own span; the normaliser sees them as the most common
-                # value, which (unlike the mean) keeps the column's decimal places for its rounding scheme.
-                parts["fill"] = float(numbers.mode().iloc[0])
-                if parts["has_missing"]:
-                    self.spans.append(Span(name, "softmax", 2))
-                modes = ClusterBasedNormalizer(learn_rounding_scheme=sdtype == "numerical", enforce_min_max_values=True,
-                                               max_clusters=min(self.max_modes, numbers.nunique()),
-                                               missing_value_generation=None)
+                spec["format"] = columns_metadata[name].get("datetime_format")
+                numbers = _to_numbers(table[name], sdtype, spec["format"])
+                present = numbers.dropna().to_numpy()
+                # Missing entries are marked by their own span; the normaliser sees them as the most common value.
+                fill = float(pd.Series(present).mode().iloc[0])
+                normalizer = ClusterBasedNormalizer(max_clusters=min(self.max_modes, len(np.unique(present))),
+                                                    missing_value_generation=None)
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")  # BayesianGMM convergence chatter on discrete columns
-                    modes.fit(numbers.fillna(parts["fill"]).to_frame(name), name)
-                parts["modes"] = modes
-                parts["n_modes"] = int(modes.valid_component_indicator.sum())  # components are numbered among these
-                self.spans += [Span(name, "tanh", 1), Span(name, "softmax", parts["n_modes"])]
-            else:
+                    normalizer.fit(numbers.fillna(fill).to_frame(name), name)
+                bgm, valid = normalizer._bgm_transformer, normalizer.valid_component_indicator
+                spec.update(has_missing=bool(numbers.isna().any()), fill=fill,
+                            means=bgm.means_.reshape(-1)[valid].tolist(),
+                            stds=np.sqrt(bgm.covariances_).reshape(-1)[valid].tolist(),
+                            low=float(present.min()), high=float(present.max()),
+                            decimals=decimal_places(present) if sdtype == "numerical" else 0,
+                            unit=time_unit(present) if sdtype == "datetime" else None,
+                            integer=bool(pd.api.types.is_integer_dtype(table[name])))
+                self._normalizers[name] = normalizer
+            elif sdtype != "id":
                 raise DataError(f"column {name!r}: sdtype {sdtype!r} cannot be modelled")
-            self.columns.append((name, sdtype, parts))
+            self.columns.append(spec)
         return self
 
+    def to_dict(self) -> dict:
+        return {"max_modes": self.max_modes, "columns": self.columns}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "RowTransformer":
+        transformer = cls(d["max_modes"])
+        transformer.columns = d["columns"]
+        return transformer
+
     def transform(self, table: pd.DataFrame) -> np.ndarray:
+        """Rows -> matrix. The mode of each value is drawn from its posterior, as RDT and CTGAN do."""
+        if not self._normalizers and any(c["sdtype"] in ("numerical", "datetime") for c in self.columns):
+            raise DataError("this transformer was loaded from a model file; it can decode rows but not encode "
+                            "new ones (fit it on the data again)")
         blocks = []
-        for name, sdtype, parts in self.columns:
-            values = table[[name]]
-            if "onehot" in parts:
-                blocks.append(parts["onehot"].transform(values.astype(object)).to_numpy(dtype=np.float32))
-            elif "modes" in parts:
-                if "timestamps" in parts:
-                    values = parts["timestamps"].transform(values)
-                numbers = values[name].astype(float)
-                if parts["has_missing"]:
+        for c in self.columns:
+            name = c["name"]
+            if c["sdtype"] in ("categorical", "boolean"):
+                values = table[name].astype(object).where(table[name].notna(), MISSING).astype(str)
+                index = {v: i for i, v in enumerate(c["categories"])}
+                codes = values.map(index)
+                if codes.isna().any():
+                    raise DataError(f"column {name!r} holds categories not seen in fitting: "
+                                    f"{sorted(values[codes.isna()].unique())[:5]}")
+                blocks.append(np.eye(len(index), dtype=np.float32)[codes.to_numpy(dtype=int)])
+            elif c["sdtype"] in ("numerical", "datetime"):
+                numbers = _to_numbers(table[name], c["sdtype"], c["format"])
+                if c["has_missing"]:
                     missing = numbers.isna().to_numpy()
                     blocks.append(np.stack([~missing, missing], axis=1).astype(np.float32))
-                out = parts["modes"].transform(numbers.fillna(parts["fill"]).to_frame(name))
-                onehot = np.zeros((len(out), parts["n_modes"]), dtype=np.float32)
+                out = self._normalizers[name].transform(numbers.fillna(c["fill"]).to_frame(name))
+                onehot = np.zeros((len(out), len(c["means"])), dtype=np.float32)
                 onehot[np.arange(len(out)), out[f"{name}.component"].to_numpy().astype(int)] = 1
-                blocks.append(out[[f"{name}.normalized"]].to_numpy(dtype=np.float32))
-                blocks.append(onehot)
+                blocks += [out[[f"{name}.normalized"]].to_numpy(dtype=np.float32), onehot]
         return np.concatenate(blocks, axis=1)
 
     def inverse(self, matrix: np.ndarray) -> pd.DataFrame:
-        """Rows from decoder output: each softmax span is read by its largest entry (draw from it first
-        to sample), each tanh span as the normalised value."""
+        """Matrix -> rows; each softmax span is read by its largest entry (the generator draws one-hots)."""
         out, start = {}, 0
-        for name, sdtype, parts in self.columns:
+        for c in self.columns:
+            name, sdtype = c["name"], c["sdtype"]
             if sdtype == "id":
                 out[name] = np.arange(len(matrix))
                 continue
-            if "onehot" in parts:
-                size = len(parts["onehot"].dummies)
-                block = matrix[:, start:start + size]
+            if sdtype in ("categorical", "boolean"):
+                size = len(c["categories"])
+                labels = np.array(c["categories"], dtype=object)[matrix[:, start:start + size].argmax(1)]
                 start += size
-                frame = pd.DataFrame(np.eye(size)[block.argmax(1)], columns=parts["onehot"].output_columns)
-                out[name] = parts["onehot"].reverse_transform(frame)[name].to_numpy()
+                column = pd.Series(labels).replace(MISSING, None)
+                if c["kind"] == "bool":
+                    column = column.map({"True": True, "False": False})
+                elif c["kind"] == "int":
+                    column = column.map(lambda v: None if v is None else int(v))
+                out[name] = column.to_numpy()
                 continue
             missing = None
-            if parts["has_missing"]:
+            if c["has_missing"]:
                 missing = matrix[:, start:start + 2].argmax(1) == 1
                 start += 2
-            k = parts["n_modes"]
-            normalized = np.clip(matrix[:, start], -1, 1)
+            k = len(c["means"])
             component = matrix[:, start + 1:start + 1 + k].argmax(1)
+            values = (np.clip(matrix[:, start], -1, 1) * STD_MULTIPLIER * np.array(c["stds"])[component]
+                      + np.array(c["means"])[component])
             start += 1 + k
-            frame = pd.DataFrame({f"{name}.normalized": normalized, f"{name}.component": component.astype(float)})
-            values = parts["modes"].reverse_transform(frame)
-            if "timestamps" in parts:
-                values = parts["timestamps"].reverse_transform(values)
-            column = values[name]
+            if sdtype == "datetime":  # whole days stay whole days (float32 rows carry about a second's error)
+                values = np.round(values / c["unit"]) * c["unit"]
+            values = np.clip(np.round(values, c["decimals"]), c["low"], c["high"])
+            if sdtype == "datetime":
+                stamps = pd.to_datetime(values.astype("int64"))
+                column = pd.Series(stamps.strftime(c["format"]) if c["format"] else stamps.astype(str), dtype=object)
+            elif c["integer"] and missing is None:
+                column = pd.Series(values.astype("int64"))
+            else:
+                column = pd.Series(values)
             if missing is not None:
                 column = column.astype(object if sdtype == "datetime" else float)
-                column[missing] = np.nan if sdtype == "numerical" else None
+                column[missing] = None if sdtype == "datetime" else np.nan
             out[name] = column.to_numpy()
-        return pd.DataFrame(out)[self.column_order]
+        return pd.DataFrame(out)
