@@ -31,7 +31,8 @@ Examples:
 
 
 # final metrics echoed when a run finishes (each domain has some of them)
-SUMMARY_KEYS = ("validity", "uniqueness", "novelty", "vun", "fcd", "fid", "fid_floor", "classes_covered", "coverage")
+SUMMARY_KEYS = ("validity", "uniqueness", "novelty", "vun", "fcd", "fid", "fid_floor", "classes_covered", "coverage",
+                "quality", "quality_holdout")
 
 
 class Cli(click.Group):

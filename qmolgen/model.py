@@ -14,6 +14,7 @@ from qmolgen.config import recipe_names
 from qmolgen.errors import CheckpointError, ConfigError
 from qmolgen.images.domain import ImageDomain
 from qmolgen.molecules.domain import MoleculeDomain
+from qmolgen.tables.domain import TableDomain
 from qmolgen.quantum.latent import parameter_counts
 from qmolgen.report.plots import plot_training_curves
 from qmolgen.resources import pretrained_dir
@@ -22,7 +23,7 @@ from qmolgen.train.wgan import AdversarialTrainer, TrainSettings
 
 log = logging.getLogger("qmolgen")
 
-DOMAINS = {"molecules": MoleculeDomain, "images": ImageDomain}
+DOMAINS = {"molecules": MoleculeDomain, "images": ImageDomain, "tables": TableDomain}
 
 
 def domain_for(config: dict, spec=None):
@@ -64,6 +65,8 @@ def train(config: dict | None = None, out: str | None = None, resume: str | None
     domain = domain_for(config)
     dataset = domain.load_data()
     run.write_json("data_report.json", domain.data_report())
+    for name, content in getattr(domain, "run_files", dict)().items():  # e.g. the tables' detected metadata
+        run.write_json(name, content)
     generator, critic = domain.build_generator(), domain.build_critic()
     try:
         settings = TrainSettings(**config["train"])
@@ -90,7 +93,7 @@ def train(config: dict | None = None, out: str | None = None, resume: str | None
     trainer.fit(dataset)
     final = {"seed": config["seed"], "generator": config["generator"]["kind"], "epochs": trainer.epoch,
              "train_seconds": round(trainer.elapsed, 1), **parameter_counts(generator)}
-    log.info("final evaluation on %d samples", config["evaluate"]["final_samples"])
+    log.info("final evaluation")
     final.update(domain.final_metrics(generator))
     run.write_json("final_metrics.json", final)
     model = GenerativeModel(config, domain, generator)

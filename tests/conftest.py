@@ -71,3 +71,22 @@ def trained_digits(tmp_path_factory):
     result = CliRunner().invoke(main, args, catch_exceptions=False)
     assert result.exit_code == 0, result.output
     return folder
+
+
+TINY_CREDIT = ["train.epochs=2", "train.steps_per_epoch=5", "train.batch_size=100", "evaluate.epoch_samples=200",
+               "evaluate.final_samples=300", "generator.decoder_hidden=[32]", "critic.hidden=[32]",
+               "quantum.n_qubits=4", "quantum.n_layers=2", "seed=3"]
+
+
+@pytest.fixture(scope="session")
+def trained_credit(tmp_path_factory):
+    """A run folder of the credit recipe trained on TINY_CREDIT settings (seconds)."""
+    from click.testing import CliRunner
+
+    from qmolgen.cli import main
+
+    folder = tmp_path_factory.mktemp("runs") / "credit"
+    args = ["--quiet", "train", "credit", *TINY_CREDIT, "--out", str(folder)]
+    result = CliRunner().invoke(main, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return folder

@@ -143,3 +143,36 @@ def test_row_transform_handles_dates_booleans_ids_and_reloads_from_plain_json():
     assert np.allclose(back.amount, table.amount)
     with pytest.raises(DataError, match="loaded from a model file"):
         reloaded.transform(table)
+
+
+def test_credit_run_writes_metadata_quality_and_a_model_that_samples_rows(trained_credit, tmp_path):
+    from click.testing import CliRunner
+
+    from qmolgen.cli import main
+
+    for name in ("model.pt", "metadata.json", "final_metrics.json", "samples.png", "data_report.json"):
+        assert (trained_credit / name).is_file(), name
+    final = json.loads((trained_credit / "final_metrics.json").read_text())
+    assert final["n_samples"] == 300 and 0 < final["quality"] < final["quality_holdout"] <= 1
+    assert final["diagnostic"] == pytest.approx(1.0)  # decoded rows always respect the columns' ranges and types
+    report = json.loads((trained_credit / "data_report.json").read_text())
+    assert report["split"] == {"train": 3563, "holdout": 891} and report["missing"]["Income"] == 381
+    out = tmp_path / "synthetic.parquet"
+    result = CliRunner().invoke(main, ["generate", str(trained_credit), "-n", "50", "-o", str(out), "--seed", "1"])
+    assert result.exit_code == 0, result.output
+    rows = pd.read_parquet(out)
+    assert rows.shape == (50, 14) and set(rows.Status) <= {"good", "bad"}
+    assert rows.Age.between(18, 68).all() and (rows.Age == rows.Age.round()).all()
+    meta = json.loads((tmp_path / "synthetic.metadata.json").read_text())
+    assert meta["tables"]["table"]["columns"]["Status"]["sdtype"] == "categorical"
+    result = CliRunner().invoke(main, ["generate", str(trained_credit), "-n", "5", "-o", str(out)])
+    assert result.exit_code == 1 and "--force" in result.output
+
+
+def test_tables_recipe_needs_a_path():
+    from click.testing import CliRunner
+
+    from qmolgen.cli import main
+
+    result = CliRunner().invoke(main, ["train", "tables"])
+    assert result.exit_code == 1 and "data.path is not set" in result.output

@@ -1,0 +1,135 @@
+"""The table domain as the trainer sees it: a table and its metadata, generator and critic from config,
+sampling rows, quality metrics.
+
+Generator kinds (config `generator.kind`), identical but for the latent source / decoder:
+    hybrid         quantum circuit latent -> MLP row decoder
+    classical      Gaussian latent of the same size -> the same decoder (the classical GAN)
+    size_matched   uniform noise -> tanh MLP with <= the circuit's parameter count -> the same decoder
+    quantum_patch  patch circuits whose Born probabilities fill the row's spans; no trainable classical layer
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+
+import numpy as np
+import pandas as pd
+import torch
+
+from qmolgen.errors import ConfigError
+from qmolgen.quantum.latent import LATENT_KINDS, PatchQuantumGenerator, latent_source
+from qmolgen.tables.data import TableData, columns_metadata, load_table
+from qmolgen.tables.files import write_distributions, write_table
+from qmolgen.tables.metrics import quality
+from qmolgen.tables.networks import BornRowDecoder, MLPRowDecoder, RowCritic, RowGenerator
+from qmolgen.tables.transforms import RowTransformer
+
+log = logging.getLogger("qmolgen")
+
+KINDS = (*LATENT_KINDS, "quantum_patch")
+
+
+def build_generator(config: dict, transformer: RowTransformer) -> RowGenerator:
+    g, q = config["generator"], config["quantum"]
+    kind, spans = g["kind"], transformer.spans
+    if kind not in KINDS:
+        raise ConfigError(f"generator.kind must be one of {KINDS}; got {kind!r}")
+    if kind == "quantum_patch":
+        patches = math.ceil(BornRowDecoder.probabilities_needed(spans) / 2 ** q["patch_qubits"])
+        return RowGenerator(PatchQuantumGenerator(q["patch_qubits"], q["n_layers"], patches),
+                            BornRowDecoder(spans, g["temperature"]))
+    latent = latent_source(kind, q)
+    return RowGenerator(latent, MLPRowDecoder(latent.dim, spans, list(g["decoder_hidden"]), g["temperature"]))
+
+
+@torch.no_grad()
+def sample_rows(generator: RowGenerator, transformer: RowTransformer, n: int, batch_size: int = 5000) -> pd.DataFrame:
+    generator.eval()
+    parts = [transformer.inverse(generator.sample(min(batch_size, n - start)).numpy())
+             for start in range(0, n, batch_size)]
+    return pd.concat(parts, ignore_index=True)
+
+
+class TableDomain:
+    """Everything table-specific the shared trainer and the CLI need, built from one config."""
+
+    name = "tables"
+
+    def __init__(self, config: dict, spec: dict | None = None):
+        self.config = config
+        self.data: TableData | None = None
+        self.transformer = RowTransformer.from_dict(spec["transformer"]) if spec else None
+        self.metadata_dict = spec["metadata"] if spec else None
+
+    def load_data(self) -> tuple[torch.Tensor]:
+        d = self.config["data"]
+        if not d.get("path"):
+            raise ConfigError("data.path is not set: pass data.path=my.csv (or .parquet), or use the credit recipe")
+        self.data = load_table(d["path"], d["metadata"], d["target"], list(d["drop_columns"]), d["max_categories"],
+                               d["holdout"], d["split_seed"])
+        self.metadata_dict = self.data.metadata.to_dict()
+        train = self.data.subset("train")
+        self.transformer = RowTransformer(self.config["generator"]["max_modes"]).fit(
+            train, columns_metadata(self.data.metadata))
+        log.info("data: %d rows x %d columns (%d train, %d hold-out); %d model features",
+                 len(self.data.table), self.data.table.shape[1], len(train), len(self.data.split["holdout"]),
+                 self.transformer.dim)
+        return (torch.from_numpy(self.transformer.transform(train)),)
+
+    def data_report(self) -> dict:
+        table = self.data.table
+        return {"dataset": self.config["data"]["path"], "n_rows": len(table), "n_columns": table.shape[1],
+                "split": {k: len(v) for k, v in self.data.split.items()},
+                "sdtypes": {c["name"]: c["sdtype"] for c in self.transformer.columns},
+                "missing": {k: int(v) for k, v in table.isna().sum().items() if v},
+                "metadata": "loaded from " + self.config["data"]["metadata"] if self.config["data"]["metadata"]
+                else "detected (metadata.json in the run folder; edit it and pass data.metadata=... to change it)",
+                "model_features": self.transformer.dim}
+
+    def run_files(self) -> dict:
+        """Extra JSON files for the run folder: the metadata used, for the user to check and edit."""
+        return {"metadata.json": self.metadata_dict}
+
+    def spec_dict(self) -> dict:
+        return {"transformer": self.transformer.to_dict(), "metadata": self.metadata_dict}
+
+    @staticmethod
+    def spec_from_dict(d: dict) -> dict:
+        return d
+
+    def build_generator(self) -> RowGenerator:
+        return build_generator(self.config, self.transformer)
+
+    def build_critic(self) -> RowCritic:
+        c = self.config["critic"]
+        return RowCritic(self.transformer.dim, list(c["hidden"]), c["pack"])
+
+    def real_to_input(self, batch: tuple[torch.Tensor]) -> tuple[torch.Tensor]:
+        return batch
+
+    def epoch_metrics(self, generator: RowGenerator) -> dict:
+        """SDMetrics quality of a few synthetic rows against the training rows (monitoring only)."""
+        rows = sample_rows(generator, self.transformer, self.config["evaluate"]["epoch_samples"])
+        return quality(self.data.subset("train"), rows, self.metadata_dict)
+
+    def final_metrics(self, generator: RowGenerator) -> dict:
+        """Quality of evaluate.final_samples rows (null = as many as the training rows), with the hold-out's
+        own quality against the training rows beside it as the ceiling."""
+        train = self.data.subset("train")
+        n = self.config["evaluate"]["final_samples"] or len(train)
+        metrics = {"n_samples": n, **quality(train, sample_rows(generator, self.transformer, n), self.metadata_dict,
+                                             diagnostic=True)}
+        ceiling = quality(train, self.data.subset("holdout"), self.metadata_dict)
+        metrics["quality_holdout"] = ceiling["quality"]
+        return metrics
+
+    def sample(self, generator: RowGenerator, n: int) -> pd.DataFrame:
+        return sample_rows(generator, self.transformer, n)
+
+    def write_samples(self, table: pd.DataFrame, path: str | None, force: bool = False) -> str:
+        return write_table(table, self.metadata_dict, path, force)
+
+    def write_preview(self, generator: RowGenerator, path, n: int = 2000) -> None:
+        real = self.data.subset("train") if self.data is not None else None
+        write_distributions(sample_rows(generator, self.transformer, n), real, self.transformer, path)

@@ -1,0 +1,34 @@
+"""Table quality metrics: SDMetrics' quality report (column shapes, column pair trends) and diagnostic
+report (data validity, structure), on the columns qmolgen models."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import warnings
+
+import pandas as pd
+
+
+def quality(real: pd.DataFrame, synthetic: pd.DataFrame, metadata: dict, diagnostic: bool = False) -> dict:
+    """{'quality', 'column_shapes', 'column_pair_trends'} (and 'diagnostic' when asked), each in [0, 1].
+
+    Args:
+        metadata: the SDV metadata as a dict ({'tables': {name: {'columns': ...}}}), one table.
+    """
+    from sdmetrics.reports import DiagnosticReport, QualityReport
+
+    name = next(iter(metadata["tables"]))
+    real, synthetic = {name: real}, {name: synthetic}  # SDMetrics' unified reports take tables by name
+    report = QualityReport()
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+        warnings.simplefilter("ignore")  # SDMetrics warns per constant or all-missing column pair
+        report.generate(real, synthetic, metadata, verbose=False)
+        properties = report.get_properties().set_index("Property")["Score"]
+        out = {"quality": float(report.get_score()), "column_shapes": float(properties["Column Shapes"]),
+               "column_pair_trends": float(properties["Column Pair Trends"])}
+        if diagnostic:
+            check = DiagnosticReport()
+            check.generate(real, synthetic, metadata, verbose=False)
+            out["diagnostic"] = float(check.get_score())
+    return out
