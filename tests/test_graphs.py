@@ -1,6 +1,5 @@
 import numpy as np
 import pytest
-from rdkit import Chem
 
 from qmolgen.molecules import graphs
 from qmolgen.molecules.graphs import GraphSpec
