@@ -154,9 +154,11 @@ def test_credit_run_writes_metadata_quality_and_a_model_that_samples_rows(traine
         assert (trained_credit / name).is_file(), name
     final = json.loads((trained_credit / "final_metrics.json").read_text())
     assert final["n_samples"] == 300 and 0 < final["quality"] < final["quality_holdout"] <= 1
+    assert final["exact_copies"] == 0 and final["new_row_synthesis"] == 1.0 and 0 <= final["mia_auc"] <= 1
+    assert final["efficacy_score"] == "roc_auc" and final["efficacy_real"] > 0.75
     assert final["diagnostic"] == pytest.approx(1.0)  # decoded rows always respect the columns' ranges and types
     report = json.loads((trained_credit / "data_report.json").read_text())
-    assert report["split"] == {"train": 3563, "holdout": 891} and report["missing"]["Income"] == 381
+    assert report["split"] == {"train": 2227, "holdout": 2227} and report["missing"]["Income"] == 381
     out = tmp_path / "synthetic.parquet"
     result = CliRunner().invoke(main, ["generate", str(trained_credit), "-n", "50", "-o", str(out), "--seed", "1"])
     assert result.exit_code == 0, result.output
@@ -176,3 +178,32 @@ def test_tables_recipe_needs_a_path():
 
     result = CliRunner().invoke(main, ["train", "tables"])
     assert result.exit_code == 1 and "data.path is not set" in result.output
+
+
+def test_privacy_metrics_catch_a_copied_table_and_pass_an_independent_one():
+    from qmolgen.tables.privacy import privacy_metrics
+
+    data = load("credit", target="Status")
+    metadata = data.metadata.to_dict()
+    train, holdout = data.subset("train").iloc[:600], data.subset("holdout")
+    np.random.seed(0)
+    copied = privacy_metrics(train, holdout.iloc[:600], train, metadata)
+    assert copied["exact_copies"] == 600 and copied["new_row_synthesis"] == 0
+    assert copied["mia_auc"] > 0.95 and copied["dcr_overfitting_protection"] < 0.05
+    fresh = privacy_metrics(train, holdout.iloc[:600], holdout.iloc[600:], metadata)  # real rows never trained on
+    assert fresh["exact_copies"] <= 2 and fresh["new_row_synthesis"] > 0.99 and abs(fresh["mia_auc"] - 0.5) < 0.07
+    # 0.77 here, not 1: SDMetrics scales distances by each reference set's own column ranges
+    assert fresh["dcr_overfitting_protection"] > 0.6
+
+
+def test_ml_efficacy_of_real_rows_is_one_and_of_noise_is_near_chance():
+    from qmolgen.tables.efficacy import ml_efficacy
+
+    data = load("credit", target="Status")
+    metadata = data.metadata.to_dict()
+    train, holdout = data.subset("train"), data.subset("holdout")
+    same = ml_efficacy(train, train, holdout, "Status", metadata)
+    assert same["efficacy_score"] == "roc_auc" and same["efficacy_real"] > 0.75 and same["efficacy_ratio"] == 1.0
+    shuffled = train.copy()
+    shuffled["Status"] = shuffled["Status"].sample(frac=1, random_state=0).to_numpy()  # no link to the features
+    assert abs(ml_efficacy(train, shuffled, holdout, "Status", metadata)["efficacy_synthetic"] - 0.5) < 0.08

@@ -20,7 +20,7 @@ from qmolgen.errors import ConfigError
 from qmolgen.quantum.latent import LATENT_KINDS, PatchQuantumGenerator, latent_source
 from qmolgen.tables.data import TableData, columns_metadata, load_table
 from qmolgen.tables.files import write_distributions, write_table
-from qmolgen.tables.metrics import quality
+from qmolgen.tables.metrics import evaluate_table, quality
 from qmolgen.tables.networks import BornRowDecoder, MLPRowDecoder, RowCritic, RowGenerator
 from qmolgen.tables.transforms import RowTransformer
 
@@ -113,15 +113,11 @@ class TableDomain:
         return quality(self.data.subset("train"), rows, self.metadata_dict)
 
     def final_metrics(self, generator: RowGenerator) -> dict:
-        """Quality of evaluate.final_samples rows (null = as many as the training rows), with the hold-out's
-        own quality against the training rows beside it as the ceiling."""
-        train = self.data.subset("train")
+        """Quality, ML efficacy and privacy of evaluate.final_samples rows (null = as many as the training rows)."""
+        train, holdout = self.data.subset("train"), self.data.subset("holdout")
         n = self.config["evaluate"]["final_samples"] or len(train)
-        metrics = {"n_samples": n, **quality(train, sample_rows(generator, self.transformer, n), self.metadata_dict,
-                                             diagnostic=True)}
-        ceiling = quality(train, self.data.subset("holdout"), self.metadata_dict)
-        metrics["quality_holdout"] = ceiling["quality"]
-        return metrics
+        synthetic = sample_rows(generator, self.transformer, n)
+        return evaluate_table(synthetic, train, holdout, self.metadata_dict, self.config["data"]["target"])
 
     def sample(self, generator: RowGenerator, n: int) -> pd.DataFrame:
         return sample_rows(generator, self.transformer, n)

@@ -1,5 +1,5 @@
-"""Table quality metrics: SDMetrics' quality report (column shapes, column pair trends) and diagnostic
-report (data validity, structure), on the columns qmolgen models."""
+"""Table metrics: SDMetrics' quality report (column shapes, column pair trends) and diagnostic report (data
+validity, structure), and `evaluate_table`, the whole report: quality, ML efficacy and privacy."""
 
 from __future__ import annotations
 
@@ -31,4 +31,22 @@ def quality(real: pd.DataFrame, synthetic: pd.DataFrame, metadata: dict, diagnos
             check = DiagnosticReport()
             check.generate(real, synthetic, metadata, verbose=False)
             out["diagnostic"] = float(check.get_score())
+    return out
+
+
+def evaluate_table(synthetic: pd.DataFrame, train: pd.DataFrame, holdout: pd.DataFrame, metadata: dict,
+                   target: str | None) -> dict:
+    """Everything about a synthetic table, against the training rows and the never-trained-on hold-out.
+
+    `quality_holdout` is the quality of the real hold-out rows as if they were the synthetic table: the most
+    a generator that has not copied its training rows can expect.
+    """
+    from qmolgen.tables.efficacy import ml_efficacy
+    from qmolgen.tables.privacy import privacy_metrics
+
+    out = {"n_samples": len(synthetic), **quality(train, synthetic, metadata, diagnostic=True)}
+    out["quality_holdout"] = quality(train, holdout, metadata)["quality"]
+    if target:
+        out.update(ml_efficacy(train, synthetic, holdout, target, metadata))
+    out.update(privacy_metrics(train, holdout, synthetic, metadata))
     return out

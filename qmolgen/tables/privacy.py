@@ -1,0 +1,73 @@
+"""Privacy of a synthetic table against the rows it was trained on, with a hold-out as the yardstick.
+
+    new_row_synthesis     share of synthetic rows that match no training row (SDMetrics; numbers within 1 %)
+    dcr_overfitting_protection  SDMetrics DCROverfittingProtection: 1 when synthetic rows are no closer to
+                          the training rows than to the hold-out rows (distance to closest record). Only
+                          meaningful when both have the same size: with a larger training split most rows
+                          lie closer to it by chance (so the recipes hold out half the rows). Subsampling
+                          the training rows instead would hide copies of the rows left out.
+    exact_copies          synthetic rows identical to a training row in every column
+    mia_auc               a distance-based membership-inference attack: it scores each real row by how close
+                          the nearest synthetic row is and must tell training rows from hold-out rows;
+                          ROC AUC, 0.5 = no better than guessing
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import warnings
+
+import numpy as np
+import pandas as pd
+
+
+def distance_features(table: pd.DataFrame, reference: pd.DataFrame, columns: dict) -> np.ndarray:
+    """Rows as vectors for nearest-neighbour distances: numbers min-max scaled on `reference` (missing ->
+    0 plus an indicator), categories one-hot on the reference's values. Id columns are ignored."""
+    parts = []
+    for name, spec in columns.items():
+        sdtype = spec["sdtype"]
+        if sdtype == "numerical":
+            ref = reference[name].astype(float)
+            low, span = ref.min(), (ref.max() - ref.min()) or 1.0
+            values = (table[name].astype(float) - low) / span
+            parts += [values.fillna(0).to_numpy()[:, None], table[name].isna().to_numpy(float)[:, None]]
+        elif sdtype in ("categorical", "boolean"):
+            categories = reference[name].astype(str).unique()
+            parts.append((table[name].astype(str).to_numpy()[:, None] == categories[None, :]).astype(float))
+    return np.concatenate(parts, axis=1)
+
+
+def exact_copies(train: pd.DataFrame, synthetic: pd.DataFrame) -> int:
+    """Synthetic rows equal to some training row in every column (missing equals missing)."""
+    key = lambda t: t.astype(str).agg("\x1f".join, axis=1)  # noqa: E731
+    return int(key(synthetic).isin(set(key(train))).sum())
+
+
+def membership_inference_auc(train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame,
+                             columns: dict, seed: int = 0) -> float:
+    """ROC AUC of telling training rows (members) from hold-out rows by the distance to the nearest synthetic
+    row; as many members as hold-out rows are drawn, so 0.5 is chance."""
+    from sklearn.metrics import roc_auc_score
+    from sklearn.neighbors import NearestNeighbors
+
+    members = train.sample(n=min(len(train), len(holdout)), random_state=seed)
+    index = NearestNeighbors(n_neighbors=1).fit(distance_features(synthetic, train, columns))
+    distances = [index.kneighbors(distance_features(t, train, columns))[0][:, 0] for t in (members, holdout)]
+    labels = np.r_[np.ones(len(members)), np.zeros(len(holdout))]
+    return float(roc_auc_score(labels, -np.r_[distances[0], distances[1]]))
+
+
+def privacy_metrics(train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame, metadata: dict) -> dict:
+    from sdmetrics.single_table import DCROverfittingProtection, NewRowSynthesis
+
+    name = next(iter(metadata["tables"]))
+    columns = metadata["tables"][name]["columns"]
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+        warnings.simplefilter("ignore")
+        new_rows = NewRowSynthesis.compute(train, synthetic, metadata, name)
+        dcr = DCROverfittingProtection.compute(train, synthetic, holdout, metadata, name)
+    return {"new_row_synthesis": float(new_rows), "dcr_overfitting_protection": float(dcr),
+            "exact_copies": exact_copies(train, synthetic),
+            "mia_auc": membership_inference_auc(train, holdout, synthetic, columns)}
