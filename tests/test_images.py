@@ -155,3 +155,13 @@ def test_image_input_errors_are_explained(trained_digits, trained, tmp_path):
     assert (tmp_path / "keep.npy").read_text() == "keep me" and not (tmp_path / "keep.png").exists()
     result = run("train", "digits", "data.path=mnist", "--out", tmp_path / "r")
     assert result.exit_code == 1 and "data.path=digits" in result.output
+
+
+def test_shipped_pretrained_digits_model_draws_every_digit(tmp_path):
+    out = tmp_path / "digits.npy"
+    result = run("--quiet", "generate", "digits", "-n", 1000, "-o", out, "--seed", 0)
+    assert result.exit_code == 0, result.output
+    images = read_images(out)
+    test, _ = load_images().subset("test")
+    metrics = evaluate_images(images, test)
+    assert metrics["classes_covered"] == 10 and metrics["fid"] < 15 and metrics["coverage"] > 0.9
