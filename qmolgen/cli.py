@@ -137,6 +137,34 @@ def generate(source, n, output, seed, force):
 
 
 @main.command()
+@click.argument("source")
+@click.option("-n", "--num", "n", type=click.IntRange(min=1), default=10_000, show_default=True, help="Rows to write.")
+@click.option("-o", "--output", required=True, help="Output table: .csv or .parquet (metadata JSON beside it).")
+@click.option("--chunk-size", type=click.IntRange(min=1), default=10_000, show_default=True,
+              help="Rows sampled and written at a time; memory depends on this, not on -n.")
+@click.option("--seed", type=int, help="Sampling seed (default: drawn and printed).")
+@click.option("--force", is_flag=True, help="Overwrite existing output files.")
+@click.pass_context
+def export(ctx, source, n, output, chunk_size, seed, force):
+    """Write a synthetic table from SOURCE (a table run folder, model.pt, or `credit` for the pretrained model)."""
+    import random
+
+    from qmolgen.model import GenerativeModel, seed_everything
+    from qmolgen.tables.files import export_rows
+
+    model = GenerativeModel.load(source)
+    if model.config["domain"] != "tables":
+        raise click.UsageError(f"{source} is a {model.config['domain']} model; export writes tables "
+                               "(use `qmolgen generate` for molecules and images)")
+    if seed is None:
+        seed = random.SystemRandom().randrange(2**31)
+        log.info("sampling with seed=%d (pass --seed to repeat)", seed)
+    seed_everything(seed)
+    log.info(export_rows(model.sample, n, output, model.domain.metadata_dict, model.domain.transformer,
+                         chunk_size, force, _progress(ctx)))
+
+
+@main.command()
 @click.argument("samples", type=click.Path(exists=True, dir_okay=False))
 @click.option("--reference", "-r", help="Recipe name or run folder whose splits are the real data (default: qm9 "
               "for molecules, digits for images); for molecules also a SMILES file.")

@@ -207,3 +207,29 @@ def test_ml_efficacy_of_real_rows_is_one_and_of_noise_is_near_chance():
     shuffled = train.copy()
     shuffled["Status"] = shuffled["Status"].sample(frac=1, random_state=0).to_numpy()  # no link to the features
     assert abs(ml_efficacy(train, shuffled, holdout, "Status", metadata)["efficacy_synthetic"] - 0.5) < 0.08
+
+
+def test_export_writes_chunks_that_add_up_and_refuses_other_domains(trained_credit, trained_digits, tmp_path):
+    from click.testing import CliRunner
+
+    from qmolgen.cli import main
+
+    def export(*args):
+        return CliRunner().invoke(main, ["export", *map(str, args)])
+
+    out = tmp_path / "big.parquet"
+    result = export(trained_credit, "-n", 2500, "--chunk-size", 1000, "-o", out, "--seed", 4)
+    assert result.exit_code == 0, result.output
+    import pyarrow.parquet as pq
+
+    assert pq.ParquetFile(out).metadata.num_row_groups == 3
+    parquet = pd.read_parquet(out)
+    assert parquet.shape == (2500, 14) and (tmp_path / "big.metadata.json").is_file()
+    result = export(trained_credit, "-n", 2500, "--chunk-size", 700, "-o", tmp_path / "rows.csv", "--seed", 4)
+    assert result.exit_code == 0, result.output
+    csv = pd.read_csv(tmp_path / "rows.csv")
+    assert len(csv) == 2500 and list(csv.columns) == list(parquet.columns)
+    result = export(trained_credit, "-n", 10, "-o", out)
+    assert result.exit_code == 1 and "--force" in result.output
+    result = export(trained_digits, "-n", 10, "-o", tmp_path / "x.csv")
+    assert result.exit_code == 2 and "images model" in result.output

@@ -1,5 +1,6 @@
-"""Writing synthetic tables (CSV or Parquet by extension, with the SDV metadata JSON beside them) and a
-picture of each column's distribution, synthetic against real."""
+"""Writing synthetic tables (CSV or Parquet by extension, with the SDV metadata JSON beside them), in one
+go or in chunks (`export_rows`: memory stays flat however many rows), and a picture of each column's
+distribution, synthetic against real."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from qmolgen.errors import ConfigError, OutputExistsError
+from typing import Callable
 from qmolgen.outputs import atomic_path
 
 FORMATS = (".csv", ".parquet")
@@ -23,21 +25,74 @@ def metadata_path(path: str | Path) -> Path:
     return path.with_name(path.stem + ".metadata.json")
 
 
+def _check_targets(path: str | Path, force: bool) -> tuple[Path, Path]:
+    target = Path(path)
+    if target.suffix.lower() not in FORMATS:
+        raise ConfigError(f"cannot write {str(path)!r}: tables are written as .csv or .parquet")
+    meta = metadata_path(target)
+    existing = [str(p) for p in (target, meta) if p.exists()]
+    if existing and not force:
+        raise OutputExistsError(f"{', '.join(existing)} already exist(s); pass --force to overwrite or choose "
+                                "another -o path")
+    return target, meta
+
+
+def arrow_schema(transformer):
+    """The Parquet schema of decoded rows, from the column specs, so every chunk is written alike (a chunk
+    whose column happens to be all missing would otherwise get a type of its own)."""
+    import pyarrow as pa
+
+    fields = []
+    for c in transformer.columns:
+        if c["sdtype"] == "id":
+            kind = pa.int64()
+        elif c["sdtype"] in ("categorical", "boolean"):
+            kind = {"bool": pa.bool_(), "int": pa.int64()}.get(c["kind"], pa.string())
+        elif c["sdtype"] == "datetime":
+            kind = pa.string()
+        else:
+            kind = pa.int64() if c["integer"] and not c["has_missing"] else pa.float64()
+        fields.append(pa.field(c["name"], kind))
+    return pa.schema(fields)
+
+
+def export_rows(sample: Callable[[int], pd.DataFrame], n: int, path: str, metadata: dict, transformer,
+                chunk_size: int = 10_000, force: bool = False, progress: bool = False) -> str:
+    """Write n rows drawn `chunk_size` at a time by `sample(k)` to `path` (.csv or .parquet, a row group per
+    chunk), then the metadata beside it. Only one chunk is in memory; a failure leaves no partial file."""
+    from tqdm.auto import tqdm
+
+    target, meta = _check_targets(path, force)
+    schema = arrow_schema(transformer)
+    with atomic_path(target, force=True) as tmp, tqdm(total=n, unit="row", disable=not progress) as bar:
+        if target.suffix.lower() == ".csv":
+            with open(tmp, "w", newline="") as handle:
+                for start in range(0, n, chunk_size):
+                    chunk = sample(min(chunk_size, n - start))
+                    chunk.to_csv(handle, index=False, header=start == 0)
+                    bar.update(len(chunk))
+        else:
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            with pq.ParquetWriter(tmp, schema) as writer:
+                for start in range(0, n, chunk_size):
+                    chunk = sample(min(chunk_size, n - start))
+                    writer.write_table(pa.Table.from_pandas(chunk, schema=schema, preserve_index=False))
+                    bar.update(len(chunk))
+    with atomic_path(meta, force=True) as tmp:
+        tmp.write_text(json.dumps(metadata, indent=2) + "\n")
+    return f"wrote {n} rows to {target} and its metadata to {meta}"
+
+
 def write_table(table: pd.DataFrame, metadata: dict, path: str | None, force: bool = False) -> str:
     """Write `table` to `path` (.csv or .parquet) and its metadata beside it, or CSV to stdout when path is
     None. Neither file is written if either exists and force is False. Returns a one-line summary."""
     if not path:
         table.to_csv(sys.stdout, index=False)
         return f"wrote {len(table)} rows to stdout"
-    target = Path(path)
+    target, meta = _check_targets(path, force)
     suffix = target.suffix.lower()
-    if suffix not in FORMATS:
-        raise ConfigError(f"cannot write {path!r}: tables are written as .csv or .parquet")
-    meta = metadata_path(target)
-    existing = [str(p) for p in (target, meta) if p.exists()]
-    if existing and not force:
-        raise OutputExistsError(f"{', '.join(existing)} already exist(s); pass --force to overwrite or choose "
-                                "another -o path")
     with atomic_path(target, force=True) as tmp:
         if suffix == ".csv":
             table.to_csv(tmp, index=False)
