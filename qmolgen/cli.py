@@ -169,14 +169,25 @@ def export(ctx, source, n, output, chunk_size, seed, force):
 @click.option("--reference", "-r", help="Recipe name or run folder whose splits are the real data (default: qm9 "
               "for molecules, digits for images); for molecules also a SMILES file.")
 @click.option("--no-fcd", is_flag=True, help="Molecules: skip the Frechet ChemNet Distance (the slowest metric).")
+@click.option("--real", help="Tables: the real table (.csv/.parquet) the synthetic one imitates.")
+@click.option("--holdout", help="Tables: real rows that were not trained on (for efficacy, DCR and the attack).")
+@click.option("--metadata", help="Tables: SDV metadata JSON (default: the one beside SAMPLES, else detected).")
+@click.option("--target", help="Tables: the column ML efficacy predicts.")
 @click.option("-o", "--output", help="Also write the metrics as JSON to this file.")
 @click.option("--force", is_flag=True, help="Overwrite an existing output file.")
-def evaluate(samples, reference, no_fcd, output, force):
+def evaluate(samples, reference, no_fcd, real, holdout, metadata, target, output, force):
     """Score generated SAMPLES against real data: molecules (.smi/.txt, or CSV with a 'smiles' column)
-    against a reference's train (novelty) and test split, or images (.npy, (N, 8, 8) in [0, 1])."""
+    against a reference's train (novelty) and test split, images (.npy, (N, 8, 8) in [0, 1]), or a
+    synthetic table (.csv/.parquet) against --real (and --holdout) for quality and privacy."""
     from qmolgen.outputs import write_text
 
-    if samples.lower().endswith(".npy"):
+    if real:
+        from qmolgen.tables.evaluation import evaluate_files
+
+        metrics = evaluate_files(samples, real, holdout, metadata, target)
+    elif holdout or metadata or target:
+        raise click.UsageError("--holdout, --metadata and --target are for tables: give the real table with --real")
+    elif samples.lower().endswith(".npy"):
         from qmolgen.images.evaluation import evaluate_file as evaluate_images_file
 
         metrics = evaluate_images_file(samples, reference or "digits")

@@ -233,3 +233,29 @@ def test_export_writes_chunks_that_add_up_and_refuses_other_domains(trained_cred
     assert result.exit_code == 1 and "--force" in result.output
     result = export(trained_digits, "-n", 10, "-o", tmp_path / "x.csv")
     assert result.exit_code == 2 and "images model" in result.output
+
+
+def test_evaluate_scores_any_synthetic_table_against_the_real_one(tmp_path):
+    from click.testing import CliRunner
+
+    from qmolgen.cli import main
+
+    data = load("credit")
+    train, holdout = data.subset("train").iloc[:500], data.subset("holdout")
+    train.to_csv(tmp_path / "real.csv", index=False)
+    holdout.iloc[:500].to_csv(tmp_path / "holdout.csv", index=False)
+    holdout.iloc[500:1000].to_parquet(tmp_path / "synthetic.parquet")  # unseen real rows as a "synthetic" table
+    args = ["evaluate", str(tmp_path / "synthetic.parquet"), "--real", str(tmp_path / "real.csv"), "--target",
+            "Status", "-o", str(tmp_path / "m.json")]
+    result = CliRunner().invoke(main, args + ["--holdout", str(tmp_path / "holdout.csv")])
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((tmp_path / "m.json").read_text())
+    assert metrics["quality"] > 0.85 and metrics["exact_copies"] == 0 and metrics["efficacy_ratio"] > 0.8
+    result = CliRunner().invoke(main, args + ["--force"])  # no hold-out: the metrics that need none
+    assert result.exit_code == 0, result.output
+    assert "mia_auc" not in json.loads((tmp_path / "m.json").read_text())
+    train.drop(columns=["Age"]).to_csv(tmp_path / "fewer.csv", index=False)
+    result = CliRunner().invoke(main, ["evaluate", str(tmp_path / "fewer.csv"), "--real", str(tmp_path / "real.csv")])
+    assert result.exit_code == 1 and "differ from the real table" in result.output
+    result = CliRunner().invoke(main, ["evaluate", str(tmp_path / "fewer.csv"), "--target", "Status"])
+    assert result.exit_code == 2 and "--real" in result.output

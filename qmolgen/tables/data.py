@@ -22,7 +22,9 @@ log = logging.getLogger("qmolgen")
 
 SHIPPED = {"credit": "credit.csv"}
 TABLE_NAME = "table"  # the single table's name in SDV metadata
-MODELLED_SDTYPES = ("numerical", "categorical", "boolean", "datetime")
+CATEGORY_SDTYPES = ("categorical", "boolean", "ordinal")  # one-hot encoded (SDV detects some small integer
+# columns as ordinal; their order is not modelled)
+MODELLED_SDTYPES = ("numerical", *CATEGORY_SDTYPES, "datetime")
 
 
 @dataclass
@@ -131,7 +133,7 @@ def check_table(table: pd.DataFrame, metadata, target: str | None, max_categorie
             problems.append(f"column {name!r} is numerical in the metadata but {len(bad)} of its values are not "
                             f"numbers (e.g. row {bad.index[0] + 2}: {bad.iloc[0]!r}); fix those rows or declare "
                             "it categorical in the metadata")
-        elif sdtype == "categorical":
+        elif sdtype in CATEGORY_SDTYPES:
             numeric = pd.to_numeric(present.astype(str), errors="coerce")
             n_numbers = int(numeric.notna().sum())
             if 0 < n_numbers < len(present) and n_numbers >= 0.5 * len(present):

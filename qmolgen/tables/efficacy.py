@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from qmolgen.tables.data import CATEGORY_SDTYPES
+
 
 def _model(features: pd.DataFrame, columns: dict, classify: bool):
     from sklearn.compose import ColumnTransformer
@@ -18,7 +20,7 @@ def _model(features: pd.DataFrame, columns: dict, classify: bool):
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import OneHotEncoder
 
-    categorical = [c for c in features.columns if columns[c]["sdtype"] in ("categorical", "boolean")]
+    categorical = [c for c in features.columns if columns[c]["sdtype"] in CATEGORY_SDTYPES]
     numerical = [c for c in features.columns if columns[c]["sdtype"] == "numerical"]
     encode = ColumnTransformer([
         ("categories", make_pipeline(SimpleImputer(strategy="constant", fill_value="missing"),
@@ -47,7 +49,7 @@ def ml_efficacy(train: pd.DataFrame, synthetic: pd.DataFrame, holdout: pd.DataFr
     """{'efficacy_score': name, 'efficacy_real': train-on-real, 'efficacy_synthetic': train-on-synthetic,
     'efficacy_ratio': synthetic / real}, all tested on the hold-out."""
     columns = next(iter(metadata["tables"].values()))["columns"]
-    classify = columns[target]["sdtype"] in ("categorical", "boolean")
+    classify = columns[target]["sdtype"] in CATEGORY_SDTYPES
     features = [c for c in train.columns if c != target and columns[c]["sdtype"] in
                 ("categorical", "boolean", "numerical")]
     real_target = holdout[target].astype(str) if classify else holdout[target]

@@ -8,13 +8,14 @@ import json
 import math
 import sys
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import pandas as pd
 
 from qmolgen.errors import ConfigError, OutputExistsError
-from typing import Callable
 from qmolgen.outputs import atomic_path
+from qmolgen.tables.data import CATEGORY_SDTYPES
 
 FORMATS = (".csv", ".parquet")
 
@@ -46,7 +47,7 @@ def arrow_schema(transformer):
     for c in transformer.columns:
         if c["sdtype"] == "id":
             kind = pa.int64()
-        elif c["sdtype"] in ("categorical", "boolean"):
+        elif c["sdtype"] in CATEGORY_SDTYPES:
             kind = {"bool": pa.bool_(), "int": pa.int64()}.get(c["kind"], pa.string())
         elif c["sdtype"] == "datetime":
             kind = pa.string()

@@ -34,17 +34,21 @@ def quality(real: pd.DataFrame, synthetic: pd.DataFrame, metadata: dict, diagnos
     return out
 
 
-def evaluate_table(synthetic: pd.DataFrame, train: pd.DataFrame, holdout: pd.DataFrame, metadata: dict,
+def evaluate_table(synthetic: pd.DataFrame, train: pd.DataFrame, holdout: pd.DataFrame | None, metadata: dict,
                    target: str | None) -> dict:
     """Everything about a synthetic table, against the training rows and the never-trained-on hold-out.
 
     `quality_holdout` is the quality of the real hold-out rows as if they were the synthetic table: the most
-    a generator that has not copied its training rows can expect.
+    a generator that has not copied its training rows can expect. Without a hold-out, ML efficacy, DCR
+    overfitting protection and the membership-inference attack cannot be computed and are left out.
     """
     from qmolgen.tables.efficacy import ml_efficacy
-    from qmolgen.tables.privacy import privacy_metrics
+    from qmolgen.tables.privacy import copy_metrics, privacy_metrics
 
     out = {"n_samples": len(synthetic), **quality(train, synthetic, metadata, diagnostic=True)}
+    if holdout is None:
+        out.update(copy_metrics(train, synthetic, metadata))
+        return out
     out["quality_holdout"] = quality(train, holdout, metadata)["quality"]
     if target:
         out.update(ml_efficacy(train, synthetic, holdout, target, metadata))

@@ -21,6 +21,8 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from qmolgen.tables.data import CATEGORY_SDTYPES
+
 
 def distance_features(table: pd.DataFrame, reference: pd.DataFrame, columns: dict) -> np.ndarray:
     """Rows as vectors for nearest-neighbour distances: numbers min-max scaled on `reference` (missing ->
@@ -33,7 +35,7 @@ def distance_features(table: pd.DataFrame, reference: pd.DataFrame, columns: dic
             low, span = ref.min(), (ref.max() - ref.min()) or 1.0
             values = (table[name].astype(float) - low) / span
             parts += [values.fillna(0).to_numpy()[:, None], table[name].isna().to_numpy(float)[:, None]]
-        elif sdtype in ("categorical", "boolean"):
+        elif sdtype in CATEGORY_SDTYPES:
             categories = reference[name].astype(str).unique()
             parts.append((table[name].astype(str).to_numpy()[:, None] == categories[None, :]).astype(float))
     return np.concatenate(parts, axis=1)
@@ -59,15 +61,24 @@ def membership_inference_auc(train: pd.DataFrame, holdout: pd.DataFrame, synthet
     return float(roc_auc_score(labels, -np.r_[distances[0], distances[1]]))
 
 
+def copy_metrics(train: pd.DataFrame, synthetic: pd.DataFrame, metadata: dict) -> dict:
+    """The privacy metrics that need no hold-out: new_row_synthesis and exact_copies."""
+    from sdmetrics.single_table import NewRowSynthesis
+
+    name = next(iter(metadata["tables"]))
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+        warnings.simplefilter("ignore")
+        new_rows = NewRowSynthesis.compute(train, synthetic, metadata, name)
+    return {"new_row_synthesis": float(new_rows), "exact_copies": exact_copies(train, synthetic)}
+
+
 def privacy_metrics(train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame, metadata: dict) -> dict:
-    from sdmetrics.single_table import DCROverfittingProtection, NewRowSynthesis
+    from sdmetrics.single_table import DCROverfittingProtection
 
     name = next(iter(metadata["tables"]))
     columns = metadata["tables"][name]["columns"]
     with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
         warnings.simplefilter("ignore")
-        new_rows = NewRowSynthesis.compute(train, synthetic, metadata, name)
         dcr = DCROverfittingProtection.compute(train, synthetic, holdout, metadata, name)
-    return {"new_row_synthesis": float(new_rows), "dcr_overfitting_protection": float(dcr),
-            "exact_copies": exact_copies(train, synthetic),
+    return {**copy_metrics(train, synthetic, metadata), "dcr_overfitting_protection": float(dcr),
             "mia_auc": membership_inference_auc(train, holdout, synthetic, columns)}

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from qmolgen.errors import DataError
+from qmolgen.tables.data import CATEGORY_SDTYPES
 
 STD_MULTIPLIER = 4  # RDT's ClusterBasedNormalizer.STD_MULTIPLIER
 MISSING = "__qmolgen_missing__"  # JSON-safe stand-in for a missing category
@@ -78,7 +79,7 @@ class RowTransformer:
     def spans(self) -> list[Span]:
         out = []
         for c in self.columns:
-            if c["sdtype"] in ("categorical", "boolean"):
+            if c["sdtype"] in CATEGORY_SDTYPES:
                 out.append(Span(c["name"], "softmax", len(c["categories"])))
             elif c["sdtype"] in ("numerical", "datetime"):
                 if c["has_missing"]:
@@ -96,7 +97,7 @@ class RowTransformer:
         for name in table.columns:
             sdtype = columns_metadata[name]["sdtype"]
             spec = {"name": name, "sdtype": sdtype}
-            if sdtype in ("categorical", "boolean"):
+            if sdtype in CATEGORY_SDTYPES:
                 values = table[name]
                 categories = sorted(values.dropna().astype(str).unique().tolist())
                 spec["categories"] = categories + ([MISSING] if values.isna().any() else [])
@@ -144,7 +145,7 @@ class RowTransformer:
         blocks = []
         for c in self.columns:
             name = c["name"]
-            if c["sdtype"] in ("categorical", "boolean"):
+            if c["sdtype"] in CATEGORY_SDTYPES:
                 values = table[name].astype(object).where(table[name].notna(), MISSING).astype(str)
                 index = {v: i for i, v in enumerate(c["categories"])}
                 codes = values.map(index)
@@ -171,7 +172,7 @@ class RowTransformer:
             if sdtype == "id":
                 out[name] = np.arange(len(matrix))
                 continue
-            if sdtype in ("categorical", "boolean"):
+            if sdtype in CATEGORY_SDTYPES:
                 size = len(c["categories"])
                 labels = np.array(c["categories"], dtype=object)[matrix[:, start:start + size].argmax(1)]
                 start += size
