@@ -1,5 +1,5 @@
 """Markdown table of a recipe comparison: mean +- std over seeds of every run folder's final_metrics.json,
-with the columns of the runs' domain (molecules or images).
+with the columns of the runs' domain (molecules, images or tables).
 
     .venv/bin/python benchmarks/comparison_table.py runs/qm9-comparison
     .venv/bin/python benchmarks/comparison_table.py runs/digits-comparison
@@ -27,6 +27,10 @@ COLUMNS = {
                ("confident_share", "confident %", 100), ("precision", "precision", 1), ("recall", "recall", 1),
                ("density", "density", 1), ("coverage", "coverage", 1),
                ("mode_collapse_rate", "mode-collapse rate ↓", 1), ("train_seconds", "train s", 1)],
+    "tables": [("quality", "quality", 1), ("column_shapes", "shapes", 1), ("column_pair_trends", "pair trends", 1),
+               ("efficacy_ratio", "ML efficacy (× real)", 1), ("new_row_synthesis", "new rows", 1),
+               ("dcr_overfitting_protection", "DCR protection", 1), ("exact_copies", "exact copies", 1),
+               ("mia_auc", "attack AUC", 1), ("train_seconds", "train s", 1)],
 }
 
 

@@ -259,3 +259,15 @@ def test_evaluate_scores_any_synthetic_table_against_the_real_one(tmp_path):
     assert result.exit_code == 1 and "differ from the real table" in result.output
     result = CliRunner().invoke(main, ["evaluate", str(tmp_path / "fewer.csv"), "--target", "Status"])
     assert result.exit_code == 2 and "--real" in result.output
+
+
+def test_sdv_baseline_fits_and_samples_rows_of_the_same_columns():
+    from qmolgen.baselines.sdv import SDVBaseline
+
+    data = load("credit", holdout=0.5)
+    baseline = SDVBaseline("gaussian_copula", data.metadata).fit(data.subset("train"))
+    rows = baseline.sample(200)
+    assert rows.shape == (200, 14) and list(rows.columns) == list(data.table.columns)
+    assert set(rows.Status.dropna()) <= {"good", "bad"} and baseline.fit_seconds > 0
+    with pytest.raises(Exception, match="unknown SDV synthesizer"):
+        SDVBaseline("gan", data.metadata)
