@@ -6,12 +6,8 @@
 set -euo pipefail
 out=${1:-runs/digits-comparison}
 mkdir -p "$out"
-train() {  # name, overrides...
-    local name=$1; shift
-    [ -f "$out/$name/final_metrics.json" ] && return 0  # finished before: keep it
-    OMP_NUM_THREADS=1 .venv/bin/qmolgen --quiet train digits "$@" --out "$out/$name" --force
-}
-lane() { for spec in "$@"; do kind=${spec%:*}; seed=${spec#*:}; train "$kind-s$seed" generator.kind="$kind" seed="$seed"; done; }
+recipe=digits
+source "$(dirname "$0")/comparison_lib.sh"
 lane hybrid:0 hybrid:1 hybrid:2 size_matched:0 size_matched:1 size_matched:2 &
 lane classical:0 classical:1 classical:2 quantum_patch:0 quantum_patch:1 quantum_patch:2 &
 wait

@@ -40,18 +40,23 @@ def private_cache(tmp_path_factory):
     os.environ["QMOLGEN_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))
 
 
-@pytest.fixture(scope="session")
-def trained(small_smi, tmp_path_factory):
-    """A run folder of the molecules recipe trained on TINY_TRAIN settings (seconds)."""
+def train_tiny(tmp_path_factory, recipe: str, overrides: list[str]):
+    """Train `recipe` through the CLI with tiny `overrides` into a fresh folder; return the folder."""
     from click.testing import CliRunner
 
     from qmolgen.cli import main
 
-    folder = tmp_path_factory.mktemp("runs") / "tiny"
-    args = ["--quiet", "train", "molecules", f"data.path={small_smi}", *TINY_TRAIN, "--out", str(folder)]
+    folder = tmp_path_factory.mktemp("runs") / recipe
+    args = ["--quiet", "train", recipe, *overrides, "--out", str(folder)]
     result = CliRunner().invoke(main, args, catch_exceptions=False)
     assert result.exit_code == 0, result.output
     return folder
+
+
+@pytest.fixture(scope="session")
+def trained(small_smi, tmp_path_factory):
+    """A run folder of the molecules recipe trained on TINY_TRAIN settings (seconds)."""
+    return train_tiny(tmp_path_factory, "molecules", [f"data.path={small_smi}", *TINY_TRAIN])
 
 
 TINY_DIGITS = ["train.epochs=2", "train.steps_per_epoch=10", "train.batch_size=32", "evaluate.epoch_samples=100",
@@ -62,15 +67,7 @@ TINY_DIGITS = ["train.epochs=2", "train.steps_per_epoch=10", "train.batch_size=3
 @pytest.fixture(scope="session")
 def trained_digits(tmp_path_factory):
     """A run folder of the digits recipe trained on TINY_DIGITS settings (seconds)."""
-    from click.testing import CliRunner
-
-    from qmolgen.cli import main
-
-    folder = tmp_path_factory.mktemp("runs") / "digits"
-    args = ["--quiet", "train", "digits", *TINY_DIGITS, "--out", str(folder)]
-    result = CliRunner().invoke(main, args, catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    return folder
+    return train_tiny(tmp_path_factory, "digits", TINY_DIGITS)
 
 
 TINY_CREDIT = ["train.epochs=2", "train.steps_per_epoch=5", "train.batch_size=100", "evaluate.epoch_samples=200",
@@ -81,12 +78,4 @@ TINY_CREDIT = ["train.epochs=2", "train.steps_per_epoch=5", "train.batch_size=10
 @pytest.fixture(scope="session")
 def trained_credit(tmp_path_factory):
     """A run folder of the credit recipe trained on TINY_CREDIT settings (seconds)."""
-    from click.testing import CliRunner
-
-    from qmolgen.cli import main
-
-    folder = tmp_path_factory.mktemp("runs") / "credit"
-    args = ["--quiet", "train", "credit", *TINY_CREDIT, "--out", str(folder)]
-    result = CliRunner().invoke(main, args, catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    return folder
+    return train_tiny(tmp_path_factory, "credit", TINY_CREDIT)
