@@ -35,10 +35,14 @@ COLUMNS = {
 
 
 def cell(values: list[float], scale: float) -> str:
+    counts = all(isinstance(v, int) for v in values if v is not None)  # classes covered, exact copies
     values = [v * scale for v in values if v is not None]
     if not values:
         return "–"
-    digits = 1 if scale == 100 or max(abs(v) for v in values) >= 10 else 3
+    if counts:
+        digits = 0 if len(values) == 1 else 1
+    else:
+        digits = 1 if scale == 100 or max(abs(v) for v in values) >= 10 else 3
     if len(values) == 1:
         return f"{values[0]:.{digits}f}"
     return f"{statistics.mean(values):.{digits}f} ± {statistics.stdev(values):.{digits}f}"
