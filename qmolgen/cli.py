@@ -110,8 +110,10 @@ def train(ctx, recipe, overrides, out, resume, force):
             raise click.UsageError("give a recipe (see `qmolgen recipes`) or --resume RUN_FOLDER")
         run = run_training(load_config(recipe, overrides), out=out, force=force, progress=_progress(ctx))
     metrics = json.loads((run.path / "final_metrics.json").read_text())
-    summary = ", ".join(f"{k}={metrics[k]:.3f}" if isinstance(metrics[k], float) else f"{k}={metrics[k]}"
-                        for k in SUMMARY_KEYS if isinstance(metrics.get(k), (int, float)))
+    from qmolgen.images.metrics import LABELS
+
+    summary = ", ".join(f"{LABELS.get(k, k)}={metrics[k]:.3f}" if isinstance(metrics[k], float) else
+                        f"{k}={metrics[k]}" for k in SUMMARY_KEYS if isinstance(metrics.get(k), (int, float)))
     click.echo(f"done: {run.path} ({summary})", err=True)
 
 
@@ -195,7 +197,10 @@ def evaluate(samples, reference, no_fcd, real, holdout, metadata, target, output
         from qmolgen.molecules.evaluation import evaluate_file
 
         metrics = evaluate_file(samples, reference or "qm9", with_fcd=not no_fcd)
+    from qmolgen.images.metrics import LABELS
+
     for key, value in metrics.items():
-        click.echo(f"{key:22s} {value:.4f}" if isinstance(value, float) else f"{key:22s} {value}")
+        label = LABELS.get(key, key)
+        click.echo(f"{label:24s} {value:.4f}" if isinstance(value, float) else f"{label:24s} {value}")
     if output:
         write_text(output, json.dumps(metrics, indent=2) + "\n", force)

@@ -130,6 +130,7 @@ def test_generate_writes_grid_and_array_and_evaluate_reads_it(trained_digits, tm
     assert result.exit_code == 0, result.output
     metrics = json.loads((tmp_path / "m.json").read_text())
     assert metrics["n_samples"] == 64 and metrics["n_reference"] == 360 and metrics["fid"] > 0
+    assert "FID (digits classifier)" in result.output
 
 
 def test_image_input_errors_are_explained(trained_digits, trained, tmp_path):

@@ -9,6 +9,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from qmolgen.images.metrics import LABELS  # noqa: E402
 from qmolgen.outputs import atomic_path  # noqa: E402
 
 LOSSES = ("loss_critic", "loss_generator", "wasserstein")
@@ -36,7 +37,7 @@ def plot_training_curves(records: list[dict], path: str | Path) -> None:
     axes[1].legend(fontsize=8)
     if other:
         for key in other:
-            axes[2].plot(epochs, values[key], marker=".", label=key)
+            axes[2].plot(epochs, values[key], marker=".", label=LABELS.get(key, key))
         positive = all(v is None or v > 0 for k in other for v in values[k])
         axes[2].set(xlabel="epoch", yscale="log" if positive else "linear", title="sample metrics (unbounded)")
         axes[2].legend(fontsize=8)
