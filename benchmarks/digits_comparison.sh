@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The digits comparison in the README: every generator kind x 3 seeds with the default digits recipe
 # (2,000 samples each in final_metrics.json), two ablations of the hybrid's lead, then the table.
-# Two runs at a time, one thread each (about 100 minutes on 2 cores).
+# Two runs at a time, one thread each (about 2 hours on 2 cores, the ablations included).
 #   bash benchmarks/digits_comparison.sh [OUT_DIR]
 set -euo pipefail
 out=${1:-runs/digits-comparison}
