@@ -32,14 +32,15 @@ KINDS = (*LATENT_KINDS, "quantum_patch")
 def build_generator(config: dict, transformer: RowTransformer) -> RowGenerator:
     g, q = config["generator"], config["quantum"]
     kind, spans = g["kind"], transformer.spans
+    choices = g.get("choices", "sample")  # models trained before the setting existed drew their choices
     if kind not in KINDS:
         raise ConfigError(f"generator.kind must be one of {KINDS}; got {kind!r}")
     if kind == "quantum_patch":
         patches = math.ceil(BornRowDecoder.probabilities_needed(spans) / 2 ** q["patch_qubits"])
         return RowGenerator(PatchQuantumGenerator(q["patch_qubits"], q["n_layers"], patches),
-                            BornRowDecoder(spans, g["temperature"]))
+                            BornRowDecoder(spans, g["temperature"], choices))
     latent = latent_source(kind, q)
-    return RowGenerator(latent, MLPRowDecoder(latent.dim, spans, list(g["decoder_hidden"]), g["temperature"]))
+    return RowGenerator(latent, MLPRowDecoder(latent.dim, spans, list(g["decoder_hidden"]), g["temperature"], choices))
 
 
 @torch.no_grad()
@@ -69,7 +70,8 @@ class TableDomain:
                                d["holdout"], d["split_seed"])
         self.metadata_dict = self.data.metadata.to_dict()
         train = self.data.subset("train")
-        self.transformer = RowTransformer(self.config["generator"]["max_modes"]).fit(
+        self.transformer = RowTransformer(self.config["generator"]["max_modes"],
+                                          self.config["generator"]["numerical"]).fit(
             train, columns_metadata(self.data.metadata))
         log.info("data: %d rows x %d columns (%d train, %d hold-out); %d model features",
                  len(self.data.table), self.data.table.shape[1], len(train), len(self.data.split["holdout"]),

@@ -61,7 +61,10 @@ def ml_efficacy(train: pd.DataFrame, synthetic: pd.DataFrame, holdout: pd.DataFr
         if classify and y.nunique() < 2:
             out[f"efficacy_{name}"] = 0.5 if len(labels) == 2 else 0.0  # one class only: nothing to learn
             continue
-        model = _model(rows[features], columns, classify).fit(rows[features], y)
+        # A column with no values at all (a generator that never leaves it filled) carries nothing to learn,
+        # and the boosting's binning cannot take it: the model goes without it.
+        usable = [c for c in features if rows[c].notna().any()]
+        model = _model(rows[usable], columns, classify).fit(rows[usable], y)
         keep = holdout[target].notna()
         out[f"efficacy_{name}"] = _score(model, holdout.loc[keep, features], real_target[keep], classify, labels)
     out["efficacy_ratio"] = out["efficacy_synthetic"] / out["efficacy_real"] if out["efficacy_real"] else np.nan

@@ -12,13 +12,25 @@ from qmolgen.errors import ConfigError
 from qmolgen.tables.transforms import Span
 
 
-class SpanHead(nn.Module):
-    """Turns raw decoder outputs into rows: tanh on value spans; on choice spans a Gumbel-softmax
-    relaxation while training (CTGAN's, temperature `tau`) and a one-hot draw from the softmax when sampling."""
+CHOICES = ("argmax", "sample")
 
-    def __init__(self, spans: list[Span], tau: float):
+
+class SpanHead(nn.Module):
+    """Turns raw decoder outputs into rows: tanh on value spans, and on choice spans (categories, modes,
+    missingness) one of two rules, both at temperature `tau`:
+
+    argmax  the softmax of logits / tau while training; the most likely option when sampling. Every choice
+            is a function of the latent, so the critic can teach the generator how choices depend on the
+            other columns (with `sample` the generator learned to leave them as independent draws: the
+            credit table's Status came out unrelated to the rest).
+    sample  CTGAN's: a Gumbel-softmax relaxation while training; a draw from the softmax when sampling.
+    """
+
+    def __init__(self, spans: list[Span], tau: float, choices: str = "argmax"):
         super().__init__()
-        self.spans, self.tau = spans, tau
+        if choices not in CHOICES:
+            raise ConfigError(f"generator.choices must be one of {CHOICES}; got {choices!r}")
+        self.spans, self.tau, self.choices = spans, tau, choices
 
     def forward(self, raw: torch.Tensor, sample: bool = False) -> torch.Tensor:
         out, start = [], 0
@@ -28,8 +40,11 @@ class SpanHead(nn.Module):
             if span.activation == "tanh":
                 out.append(torch.tanh(block))
             elif sample:
-                draw = torch.multinomial(block.softmax(-1), 1).squeeze(-1)
+                draw = block.argmax(-1) if self.choices == "argmax" else \
+                    torch.multinomial(block.softmax(-1), 1).squeeze(-1)
                 out.append(F.one_hot(draw, span.size).to(block))
+            elif self.choices == "argmax":
+                out.append((block / self.tau).softmax(-1))
             else:
                 out.append(F.gumbel_softmax(block, tau=self.tau, hard=False))
         return torch.cat(out, dim=1)
@@ -39,14 +54,14 @@ class MLPRowDecoder(nn.Module):
     """Latent vector -> standardised per dimension (as in the image decoder: every latent source on the
     same scale) -> ReLU layers -> one raw value per row-matrix column."""
 
-    def __init__(self, latent_dim: int, spans: list[Span], hidden: list[int], tau: float):
+    def __init__(self, latent_dim: int, spans: list[Span], hidden: list[int], tau: float, choices: str = "argmax"):
         super().__init__()
         layers, width = [nn.BatchNorm1d(latent_dim, affine=False)], latent_dim
         for size in hidden:
             layers += [nn.Linear(width, size), nn.ReLU()]
             width = size
         self.net = nn.Sequential(*layers, nn.Linear(width, sum(s.size for s in spans)))
-        self.head = SpanHead(spans, tau)
+        self.head = SpanHead(spans, tau, choices)
 
     def raw(self, latent: torch.Tensor) -> torch.Tensor:
         return self.net(latent)
@@ -58,10 +73,10 @@ class BornRowDecoder(nn.Module):
     span takes two, p and q, and becomes (p - q) / (p + q) in [-1, 1] (stored as its atanh, since the head
     applies tanh). No trainable parameters."""
 
-    def __init__(self, spans: list[Span], tau: float):
+    def __init__(self, spans: list[Span], tau: float, choices: str = "argmax"):
         super().__init__()
         self.spans = spans
-        self.head = SpanHead(spans, tau)
+        self.head = SpanHead(spans, tau, choices)
 
     @staticmethod
     def probabilities_needed(spans: list[Span]) -> int:

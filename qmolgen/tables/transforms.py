@@ -1,13 +1,17 @@
 """Reversible row transforms: a table <-> a float matrix the row decoder and critic work on.
 
 Per column, by SDV sdtype:
-    numerical, datetime  mode-specific normalisation (RDT's ClusterBasedNormalizer, as in CTGAN): the
-                         value within its Gaussian mode (tanh span of 1) and the mode (softmax span);
-                         values more than 4 standard deviations from every mode are clipped to 4 (as RDT
-                         and CTGAN do). Datetimes become nanosecond timestamps first. Synthetic values
-                         are rounded to the column's decimal places and kept within its observed range.
-                         With missing values, a [present, missing] softmax span in front: missingness
-                         is modelled, not imputed away.
+    numerical, datetime  `numerical="quantile"` (the default): a quantile transform to a standard normal
+                         (scikit-learn's QuantileTransformer, as TabDDPM does), divided by 4, one tanh
+                         span; decoded through the stored quantiles, and snapped to the column's own
+                         values when it has few distinct ones. `numerical="modes"`: mode-specific
+                         normalisation (RDT's ClusterBasedNormalizer, as in CTGAN): the value within its
+                         Gaussian mode (tanh span of 1) and the mode (softmax span); values more than 4
+                         standard deviations from every mode are clipped to 4 (as RDT and CTGAN do).
+                         Datetimes become nanosecond timestamps first. Synthetic values are rounded to
+                         the column's decimal places and kept within its observed range. With missing
+                         values, a [present, missing] softmax span in front: missingness is modelled,
+                         not imputed away.
     categorical, boolean one-hot; a missing value is a category of its own
     id                   not modelled: synthetic rows get fresh identifiers 0, 1, 2, ...
 
@@ -27,6 +31,10 @@ from qmolgen.errors import DataError
 from qmolgen.tables.data import CATEGORY_SDTYPES
 
 STD_MULTIPLIER = 4  # RDT's ClusterBasedNormalizer.STD_MULTIPLIER
+QUANTILE_SCALE = 4  # normal scores / 4 fill the tanh range (as mode-specific normalisation uses 4 sd)
+MAX_QUANTILES = 1000
+SNAP_DISTINCT = 50  # a numerical column with at most this many distinct values decodes onto them only
+NUMERICAL_METHODS = ("quantile", "modes")
 MISSING = "__qmolgen_missing__"  # JSON-safe stand-in for a missing category
 
 
@@ -63,15 +71,35 @@ def _to_numbers(values: pd.Series, sdtype: str, fmt: str | None) -> pd.Series:
     return numbers.where(stamps.notna())
 
 
+def _from_normal_scores(scores: np.ndarray, column: dict) -> np.ndarray:
+    """Inverse of the quantile transform from its stored quantiles (what QuantileTransformer's inverse does),
+    then onto the column's own values when it has few (so 12/24/36-month terms stay 12, 24 or 36)."""
+    from scipy.stats import norm
+
+    quantiles = np.asarray(column["quantiles"])
+    values = np.interp(norm.cdf(scores), np.linspace(0, 1, len(quantiles)), quantiles)
+    if column.get("support"):
+        support = np.asarray(column["support"])
+        if len(support) == 1:
+            return np.full_like(values, support[0])
+        right = np.clip(np.searchsorted(support, values), 1, len(support) - 1)
+        nearer_left = values - support[right - 1] < support[right] - values
+        values = support[np.where(nearer_left, right - 1, right)]
+    return values
+
+
 class RowTransformer:
     """fit(table, columns_metadata) once; then transform(table) -> (N, dim) float32 and inverse(matrix) -> table.
 
     Args:
-        max_modes: most Gaussian modes per numerical column.
+        max_modes: most Gaussian modes per numerical column (numerical="modes").
+        numerical: "quantile" or "modes" (see the module docstring).
     """
 
-    def __init__(self, max_modes: int = 10):
-        self.max_modes = max_modes
+    def __init__(self, max_modes: int = 10, numerical: str = "quantile"):
+        if numerical not in NUMERICAL_METHODS:
+            raise DataError(f"generator.numerical must be one of {NUMERICAL_METHODS}; got {numerical!r}")
+        self.max_modes, self.numerical = max_modes, numerical
         self.columns: list[dict] = []  # plain per-column spec (see to_dict)
         self._normalizers: dict = {}  # RDT objects, needed by transform (training) only
 
@@ -84,7 +112,9 @@ class RowTransformer:
             elif c["sdtype"] in ("numerical", "datetime"):
                 if c["has_missing"]:
                     out.append(Span(c["name"], "softmax", 2))
-                out += [Span(c["name"], "tanh", 1), Span(c["name"], "softmax", len(c["means"]))]
+                out.append(Span(c["name"], "tanh", 1))
+                if c.get("method", "modes") == "modes":
+                    out.append(Span(c["name"], "softmax", len(c["means"])))
         return out
 
     @property
@@ -92,8 +122,6 @@ class RowTransformer:
         return sum(s.size for s in self.spans)
 
     def fit(self, table: pd.DataFrame, columns_metadata: dict[str, dict]) -> "RowTransformer":
-        from rdt.transformers import ClusterBasedNormalizer
-
         for name in table.columns:
             sdtype = columns_metadata[name]["sdtype"]
             spec = {"name": name, "sdtype": sdtype}
@@ -109,15 +137,8 @@ class RowTransformer:
                 present = numbers.dropna().to_numpy()
                 # Missing entries are marked by their own span; the normaliser sees them as the most common value.
                 fill = float(pd.Series(present).mode().iloc[0])
-                normalizer = ClusterBasedNormalizer(max_clusters=min(self.max_modes, len(np.unique(present))),
-                                                    missing_value_generation=None)
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")  # BayesianGMM convergence chatter on discrete columns
-                    normalizer.fit(numbers.fillna(fill).to_frame(name), name)
-                bgm, valid = normalizer._bgm_transformer, normalizer.valid_component_indicator
-                spec.update(has_missing=bool(numbers.isna().any()), fill=fill,
-                            means=bgm.means_.reshape(-1)[valid].tolist(),
-                            stds=np.sqrt(bgm.covariances_).reshape(-1)[valid].tolist(),
+                normalizer, fitted = self._fit_normalizer(name, numbers.fillna(fill), present)
+                spec.update(fitted, method=self.numerical, has_missing=bool(numbers.isna().any()), fill=fill,
                             low=float(present.min()), high=float(present.max()),
                             decimals=decimal_places(present) if sdtype == "numerical" else 0,
                             unit=time_unit(present) if sdtype == "datetime" else None,
@@ -128,12 +149,35 @@ class RowTransformer:
             self.columns.append(spec)
         return self
 
+    def _fit_normalizer(self, name: str, numbers: pd.Series, present: np.ndarray) -> tuple[object, dict]:
+        """The fitted numerical normaliser and the plain numbers its inverse needs."""
+        distinct = np.unique(present)
+        if self.numerical == "quantile":
+            from sklearn.preprocessing import QuantileTransformer
+
+            normalizer = QuantileTransformer(n_quantiles=min(MAX_QUANTILES, len(numbers)),
+                                             output_distribution="normal", subsample=None, random_state=0)
+            normalizer.fit(numbers.to_numpy().reshape(-1, 1))
+            fitted = {"quantiles": normalizer.quantiles_[:, 0].tolist(),
+                      "support": distinct.tolist() if len(distinct) <= SNAP_DISTINCT else None}
+            return normalizer, fitted
+        from rdt.transformers import ClusterBasedNormalizer
+
+        normalizer = ClusterBasedNormalizer(max_clusters=min(self.max_modes, len(distinct)),
+                                            missing_value_generation=None)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # BayesianGMM convergence chatter on discrete columns
+            normalizer.fit(numbers.to_frame(name), name)
+        bgm, valid = normalizer._bgm_transformer, normalizer.valid_component_indicator
+        return normalizer, {"means": bgm.means_.reshape(-1)[valid].tolist(),
+                            "stds": np.sqrt(bgm.covariances_).reshape(-1)[valid].tolist()}
+
     def to_dict(self) -> dict:
-        return {"max_modes": self.max_modes, "columns": self.columns}
+        return {"max_modes": self.max_modes, "numerical": self.numerical, "columns": self.columns}
 
     @classmethod
     def from_dict(cls, d: dict) -> "RowTransformer":
-        transformer = cls(d["max_modes"])
+        transformer = cls(d["max_modes"], d.get("numerical", "modes"))
         transformer.columns = d["columns"]
         return transformer
 
@@ -158,7 +202,12 @@ class RowTransformer:
                 if c["has_missing"]:
                     missing = numbers.isna().to_numpy()
                     blocks.append(np.stack([~missing, missing], axis=1).astype(np.float32))
-                out = self._normalizers[name].transform(numbers.fillna(c["fill"]).to_frame(name))
+                filled = numbers.fillna(c["fill"])
+                if c["method"] == "quantile":
+                    scores = self._normalizers[name].transform(filled.to_numpy().reshape(-1, 1))
+                    blocks.append(np.clip(scores / QUANTILE_SCALE, -1, 1).astype(np.float32))
+                    continue
+                out = self._normalizers[name].transform(filled.to_frame(name))
                 onehot = np.zeros((len(out), len(c["means"])), dtype=np.float32)
                 onehot[np.arange(len(out)), out[f"{name}.component"].to_numpy().astype(int)] = 1
                 blocks += [out[[f"{name}.normalized"]].to_numpy(dtype=np.float32), onehot]
@@ -187,11 +236,15 @@ class RowTransformer:
             if c["has_missing"]:
                 missing = matrix[:, start:start + 2].argmax(1) == 1
                 start += 2
-            k = len(c["means"])
-            component = matrix[:, start + 1:start + 1 + k].argmax(1)
-            values = (np.clip(matrix[:, start], -1, 1) * STD_MULTIPLIER * np.array(c["stds"])[component]
-                      + np.array(c["means"])[component])
-            start += 1 + k
+            if c.get("method", "modes") == "quantile":
+                values = _from_normal_scores(np.clip(matrix[:, start], -1, 1) * QUANTILE_SCALE, c)
+                start += 1
+            else:
+                k = len(c["means"])
+                component = matrix[:, start + 1:start + 1 + k].argmax(1)
+                values = (np.clip(matrix[:, start], -1, 1) * STD_MULTIPLIER * np.array(c["stds"])[component]
+                          + np.array(c["means"])[component])
+                start += 1 + k
             if sdtype == "datetime":  # whole days stay whole days (float32 rows carry about a second's error)
                 values = np.round(values / c["unit"]) * c["unit"]
             values = np.clip(np.round(values, c["decimals"]), c["low"], c["high"])
