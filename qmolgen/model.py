@@ -19,6 +19,7 @@ from qmolgen.quantum.latent import parameter_counts
 from qmolgen.report.plots import plot_training_curves
 from qmolgen.resources import pretrained_dir
 from qmolgen.runs import MODEL_FORMAT, TRAINING_FORMAT, RunFolder, load_checkpoint, save_checkpoint
+from qmolgen.train.privacy import private_critic
 from qmolgen.train.wgan import AdversarialTrainer, TrainSettings
 
 log = logging.getLogger("qmolgen")
@@ -81,8 +82,12 @@ def train(config: dict | None = None, out: str | None = None, resume: str | None
         save_checkpoint({"config": config, "spec": domain.spec_dict(), "trainer": trainer.state_dict()},
                         run.last_checkpoint, TRAINING_FORMAT)
 
+    n_rows = len(dataset[0])
+    steps_per_epoch = settings.steps_per_epoch or max(1, n_rows // settings.batch_size)
+    privacy = private_critic(config.get("privacy"), critic, n_rows, settings.batch_size,
+                             settings.epochs * steps_per_epoch)
     trainer = AdversarialTrainer(generator, critic, settings, domain.real_to_input, domain.epoch_metrics,
-                                 checkpoint, progress)
+                                 checkpoint, progress, privacy)
     if resume and run.last_checkpoint.exists():
         state = load_checkpoint(run.last_checkpoint, TRAINING_FORMAT)
         trainer.load_state_dict(state["trainer"])
@@ -93,6 +98,10 @@ def train(config: dict | None = None, out: str | None = None, resume: str | None
     trainer.fit(dataset)
     final = {"seed": config["seed"], "generator": config["generator"]["kind"], "epochs": trainer.epoch,
              "train_seconds": round(trainer.elapsed, 1), **parameter_counts(generator)}
+    if privacy is not None:
+        final["privacy"] = privacy.report()
+        log.info("privacy spent: epsilon %.3f at delta %.3g (%s accountant)", final["privacy"]["epsilon"],
+                 privacy.delta, privacy.settings.accountant)
     log.info("final evaluation")
     final.update(domain.final_metrics(generator))
     run.write_json("final_metrics.json", final)

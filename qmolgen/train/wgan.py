@@ -4,6 +4,7 @@ A domain supplies three things: the real data as a tensor dataset, a function th
 into critic inputs (a tuple of tensors), and an evaluation callback run after every epoch. Generators are
 called as `generator(batch_size) -> tuple of tensors` and critics as `critic(*tensors) -> scores`; a
 critic with `pack = k` scores groups of k samples (PacGAN), and the gradient penalty is taken per group.
+With a `PrivateCritic` (train/privacy.py) the critic is trained by DP-SGD on Poisson-sampled batches instead.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from tqdm.auto import tqdm
 
 from qmolgen.errors import ConfigError
 from qmolgen.quantum.latent import is_circuit_parameter
+from qmolgen.train.privacy import PrivateCritic
 
 log = logging.getLogger("qmolgen")
 
@@ -67,10 +69,12 @@ class AdversarialTrainer:
         evaluate: called with the generator after each epoch; returns a dict of metrics to log.
         on_epoch_end: called with (trainer, record) after each epoch, to log and checkpoint.
         progress: show a tqdm progress bar.
+        privacy: train the critic with DP-SGD (Poisson batches, per-sample clipping and noise); None = plain.
     """
 
     def __init__(self, generator, critic, settings: TrainSettings, real_to_input: Callable,
-                 evaluate: Callable | None = None, on_epoch_end: Callable | None = None, progress: bool = True):
+                 evaluate: Callable | None = None, on_epoch_end: Callable | None = None, progress: bool = True,
+                 privacy: PrivateCritic | None = None):
         settings.check()
         pack = getattr(critic, "pack", 1)
         if settings.batch_size % pack:
@@ -81,6 +85,9 @@ class AdversarialTrainer:
         betas = (settings.beta1, settings.beta2)
         self.opt_g = torch.optim.Adam(generator_groups(generator, settings), lr=settings.lr_generator, betas=betas)
         self.opt_d = torch.optim.Adam(critic.parameters(), lr=settings.lr_critic, betas=betas)
+        self.privacy = privacy
+        if privacy is not None:
+            self.opt_d = privacy.wrap(self.opt_d)
         self.epoch = 0
         self.step = 0
         self.elapsed = 0.0
@@ -89,7 +96,7 @@ class AdversarialTrainer:
         return {"generator": self.generator.state_dict(), "critic": self.critic.state_dict(),
                 "opt_generator": self.opt_g.state_dict(), "opt_critic": self.opt_d.state_dict(),
                 "epoch": self.epoch, "step": self.step, "elapsed": self.elapsed,
-                "rng": torch.get_rng_state()}
+                "rng": torch.get_rng_state(), "privacy": self.privacy.state_dict() if self.privacy else None}
 
     def load_state_dict(self, state: dict) -> None:
         self.generator.load_state_dict(state["generator"])
@@ -98,6 +105,10 @@ class AdversarialTrainer:
         self.opt_d.load_state_dict(state["opt_critic"])
         self.epoch, self.step, self.elapsed = state["epoch"], state["step"], state["elapsed"]
         torch.set_rng_state(state["rng"])
+        if self.privacy is not None:
+            if not state.get("privacy"):
+                raise ConfigError("this checkpoint was trained without privacy.dp; it cannot be resumed with it")
+            self.privacy.load_state_dict(state["privacy"])
 
     def _gradient_penalty(self, real: tuple, fake: tuple) -> torch.Tensor:
         batch = len(real[0])
@@ -111,9 +122,12 @@ class AdversarialTrainer:
         return ((flat.norm(dim=1) - 1) ** 2).mean()
 
     def critic_step(self, real: tuple) -> dict:
+        batch = len(real[0])
         with torch.no_grad():  # the critic step needs no generator gradients: forward only is much cheaper
-            fake = self.generator(len(real[0]))
-        fake = tuple(f.detach() for f in fake)
+            fake = self.generator(max(batch, 2))  # >= 2: batch norm cannot train on one sample
+        fake = tuple(f[:batch].detach() for f in fake)
+        if self.privacy is not None:
+            return self.privacy.critic_step(self.opt_d, real, fake, self.settings.gp_weight)
         loss_real = self.critic(*real).mean()
         loss_fake = self.critic(*fake).mean()
         penalty = self._gradient_penalty(real, fake)
@@ -156,7 +170,8 @@ class AdversarialTrainer:
                 k = i % batches
                 if k == 0 and i > 0:
                     order = torch.randperm(n)
-                idx = order[k * s.batch_size:(k + 1) * s.batch_size]
+                idx = order[k * s.batch_size:(k + 1) * s.batch_size] if self.privacy is None \
+                    else self.privacy.batch_indices(n)
                 out = self.critic_step(self.real_to_input(tuple(t[idx] for t in dataset)))
                 if (i + 1) % s.n_critic == 0:
                     out.update(self.generator_step(s.batch_size))
@@ -173,6 +188,8 @@ class AdversarialTrainer:
             self.epoch = epoch + 1
             record = {"epoch": self.epoch, "step": self.step, "train_seconds": round(self.elapsed, 2)}
             record.update({k: sums[k] / counts[k] for k in sums})
+            if self.privacy is not None:
+                record["epsilon"] = self.privacy.epsilon()
             if self.evaluate is not None:
                 self.generator.eval()
                 record.update(self.evaluate(self.generator))
