@@ -3,6 +3,7 @@ with the columns of the runs' domain (molecules, images or tables).
 
     .venv/bin/python benchmarks/comparison_table.py runs/qm9-comparison
     .venv/bin/python benchmarks/comparison_table.py runs/digits-comparison
+    .venv/bin/python benchmarks/comparison_table.py runs/credit-comparison
 
 Run folders are grouped by their name without the trailing '-sSEED' (e.g. hybrid-s0, hybrid-s1 -> hybrid).
 """
@@ -30,8 +31,15 @@ COLUMNS = {
     "tables": [("quality", "quality", 1), ("column_shapes", "shapes", 1), ("column_pair_trends", "pair trends", 1),
                ("efficacy_ratio", "ML efficacy (× real)", 1), ("new_row_synthesis", "new rows", 1),
                ("dcr_overfitting_protection", "DCR protection", 1), ("exact_copies", "exact copies", 1),
-               ("mia_auc", "attack AUC", 1), ("train_seconds", "train s", 1)],
+               ("mia_auc", "attack AUC", 1), ("privacy.epsilon", "DP ε", 1), ("train_seconds", "train s", 1)],
 }
+
+
+def value(metrics: dict, key: str):
+    """metrics[key], where a dotted key reaches into nested results (privacy.epsilon); None when absent."""
+    for part in key.split("."):
+        metrics = metrics.get(part) if isinstance(metrics, dict) else None
+    return metrics
 
 
 def cell(values: list[float], scale: float) -> str:
@@ -64,8 +72,9 @@ def main(folder: str) -> None:
     print("| model | seeds | params (quantum + classical) | " + " | ".join(c[1] for c in columns) + " |")
     print("|---|---|---|" + "---|" * len(columns))
     for name, runs in groups.items():
-        params = f"{runs[0]['params_quantum']} + {runs[0]['params_classical']:,}"
-        cells = [cell([r.get(key) for r in runs], scale) for key, _, scale in columns]
+        quantum, classical = runs[0].get("params_quantum"), runs[0].get("params_classical")
+        params = "–" if classical is None else f"{quantum} + {classical:,}"
+        cells = [cell([value(r, key) for r in runs], scale) for key, _, scale in columns]
         print(f"| {name} | {len(runs)} | {params} | " + " | ".join(cells) + " |")
 
 

@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
             model = SDVBaseline(name, data.metadata, **options).fit(train)
             synthetic = model.sample(len(train))
             metrics = {"seed": seed, "generator": f"sdv_{name}", "train_seconds": round(model.fit_seconds, 1),
-                       "params_quantum": 0, "params_classical": 0,
+                       "params_quantum": None, "params_classical": None,  # not counted for SDV's models
                        **evaluate_table(synthetic, train, holdout, data.metadata.to_dict(), d["target"])}
             folder.mkdir(parents=True, exist_ok=True)
             run_config = {**config, "seed": seed, "generator": {"kind": f"sdv_{name}", "options": options}}

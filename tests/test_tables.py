@@ -279,3 +279,20 @@ def test_sdv_baseline_fits_and_samples_rows_of_the_same_columns():
     assert set(rows.Status.dropna()) <= {"good", "bad"} and baseline.fit_seconds > 0
     with pytest.raises(Exception, match="unknown SDV synthesizer"):
         SDVBaseline("gan", data.metadata)
+
+
+def test_shipped_pretrained_credit_model_makes_credit_rows_of_the_reported_quality(tmp_path):
+    from click.testing import CliRunner
+
+    from qmolgen.cli import main
+    from qmolgen.tables.metrics import quality
+
+    out = tmp_path / "rows.csv"
+    result = CliRunner().invoke(main, ["--quiet", "generate", "credit", "-n", "2227", "-o", str(out), "--seed", "0"])
+    assert result.exit_code == 0, result.output
+    rows = pd.read_csv(out)
+    data = load("credit", target="Status", holdout=0.5)
+    train = data.subset("train")
+    assert list(rows.columns) == list(train.columns) and set(rows.Status) == {"good", "bad"}
+    assert quality(train, rows, data.metadata.to_dict())["quality"] > 0.85
+    assert not rows.merge(train.drop_duplicates(), how="inner").shape[0]  # no training row copied
