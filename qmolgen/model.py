@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import logging
 import random
+import resource
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +40,15 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
+
+
+def peak_memory() -> dict:
+    """This process's peak resident memory so far (and the GPU's peak allocation when on one), in MB."""
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # kilobytes on Linux, bytes on macOS
+    out = {"peak_rss_mb": round(rss / (1024 * 1024 if sys.platform == "darwin" else 1024), 1)}
+    if torch.cuda.is_available():
+        out["peak_gpu_mb"] = round(torch.cuda.max_memory_allocated() / 2**20, 1)
+    return out
 
 
 def resolve_seed(config: dict) -> dict:
@@ -104,6 +115,7 @@ def train(config: dict | None = None, out: str | None = None, resume: str | None
                  privacy.delta, privacy.settings.accountant)
     log.info("final evaluation")
     final.update(domain.final_metrics(generator))
+    final.update(peak_memory())  # of this process: a resumed run counts from its resumption
     run.write_json("final_metrics.json", final)
     model = GenerativeModel(config, domain, generator)
     model.save(run.model_path, force=True)

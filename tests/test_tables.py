@@ -296,3 +296,16 @@ def test_shipped_pretrained_credit_model_makes_credit_rows_of_the_reported_quali
     assert list(rows.columns) == list(train.columns) and set(rows.Status) == {"good", "bad"}
     assert quality(train, rows, data.metadata.to_dict())["quality"] > 0.85
     assert not rows.merge(train.drop_duplicates(), how="inner").shape[0]  # no training row copied
+
+
+def test_mode_collapse_rate_counts_the_real_categories_never_generated():
+    from qmolgen.tables.metrics import mode_collapse_rate
+
+    data = load("credit", target="Status", holdout=0.5)
+    train, metadata = data.subset("train"), data.metadata.to_dict()
+    assert mode_collapse_rate(train, train, metadata) == 0
+    collapsed = train.assign(Home=train.Home.mode()[0], Status="good")  # one value in two of 5 columns
+    home_share = 1 - 1 / train.Home.nunique()
+    assert mode_collapse_rate(train, collapsed, metadata) == pytest.approx((home_share + 0.5) / 5)
+    numbers_only = {"tables": {"t": {"columns": {"Age": {"sdtype": "numerical"}}}}}
+    assert mode_collapse_rate(train[["Age"]], train[["Age"]], numbers_only) is None

@@ -110,9 +110,10 @@ class TableDomain:
         return batch
 
     def epoch_metrics(self, generator: RowGenerator) -> dict:
-        """SDMetrics quality of a few synthetic rows against the training rows (monitoring only)."""
+        """SDMetrics quality of a few synthetic rows against the never-trained-on hold-out rows, as val_quality,
+        val_column_shapes and val_column_pair_trends (monitoring only: nothing is selected on it)."""
         rows = sample_rows(generator, self.transformer, self.config["evaluate"]["epoch_samples"])
-        return quality(self.data.subset("train"), rows, self.metadata_dict)
+        return {f"val_{k}": v for k, v in quality(self.data.subset("holdout"), rows, self.metadata_dict).items()}
 
     def final_metrics(self, generator: RowGenerator) -> dict:
         """Quality, ML efficacy and privacy of evaluate.final_samples rows (null = as many as the training rows)."""

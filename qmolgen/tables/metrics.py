@@ -1,5 +1,6 @@
 """Table metrics: SDMetrics' quality report (column shapes, column pair trends) and diagnostic report (data
-validity, structure), and `evaluate_table`, the whole report: quality, ML efficacy and privacy."""
+validity, structure), the mode-collapse rate, and `evaluate_table`, the whole report: quality, mode
+collapse, ML efficacy and privacy."""
 
 from __future__ import annotations
 
@@ -34,6 +35,22 @@ def quality(real: pd.DataFrame, synthetic: pd.DataFrame, metadata: dict, diagnos
     return out
 
 
+def mode_collapse_rate(real: pd.DataFrame, synthetic: pd.DataFrame, metadata: dict) -> float | None:
+    """1 - SDMetrics' CategoryCoverage averaged over the categorical and boolean columns: the share of the real
+    categories a generator never produces (0 = every category appears; None without categorical columns)."""
+    from sdmetrics.single_column import CategoryCoverage
+
+    from qmolgen.tables.data import CATEGORY_SDTYPES
+
+    columns = next(iter(metadata["tables"].values()))["columns"]
+    names = [c for c in real.columns if columns.get(c, {}).get("sdtype") in CATEGORY_SDTYPES]
+    if not names:
+        return None
+    coverage = [CategoryCoverage.compute(real_data=real[c].dropna().astype(str),
+                                         synthetic_data=synthetic[c].dropna().astype(str)) for c in names]
+    return 1 - sum(coverage) / len(coverage)
+
+
 def evaluate_table(synthetic: pd.DataFrame, train: pd.DataFrame, holdout: pd.DataFrame | None, metadata: dict,
                    target: str | None) -> dict:
     """Everything about a synthetic table, against the training rows and the never-trained-on hold-out.
@@ -45,7 +62,8 @@ def evaluate_table(synthetic: pd.DataFrame, train: pd.DataFrame, holdout: pd.Dat
     from qmolgen.tables.efficacy import ml_efficacy
     from qmolgen.tables.privacy import copy_metrics, privacy_metrics
 
-    out = {"n_samples": len(synthetic), **quality(train, synthetic, metadata, diagnostic=True)}
+    out = {"n_samples": len(synthetic), **quality(train, synthetic, metadata, diagnostic=True),
+           "mode_collapse_rate": mode_collapse_rate(train, synthetic, metadata)}
     if holdout is None:
         out.update(copy_metrics(train, synthetic, metadata))
         return out
