@@ -27,6 +27,8 @@ Examples:
   qmolgen train digits                              the hybrid image GAN on 8x8 digits
   qmolgen generate digits -n 64 -o grid.png         a PNG grid and grid.npy from the pretrained model
   qmolgen evaluate grid.npy                         FID (digits classifier), classes covered, coverage
+  qmolgen benchmark digits --seeds 3                every model of a recipe: report.md, results.csv, charts
+  qmolgen benchmark all --quick                     every recipe end to end in a few minutes
 """
 
 
@@ -78,6 +80,34 @@ def main(ctx, debug, quiet):
 
 def _progress(ctx) -> bool:
     return not ctx.obj["quiet"] and sys.stderr.isatty()
+
+
+@main.command(epilog="A rerun with the same --out keeps finished runs and redoes the rest; a run that fails is "
+                     "recorded (error.txt in its folder, a line in the report) and the others go on.")
+@click.argument("recipe")
+@click.option("--seeds", type=click.IntRange(min=1), default=3, show_default=True, help="Seeds 0..N-1 per model.")
+@click.option("--budget", multiple=True, metavar="KEY=VALUE",
+              help="Override for every run (repeatable), e.g. --budget train.epochs=5.")
+@click.option("--quick", is_flag=True, help="The recipe's quick budget (benchmark.quick): minutes, not hours.")
+@click.option("--out", "-o", help="Output folder (default: runs/benchmark-RECIPE).")
+def benchmark(recipe, seeds, budget, quick, out):
+    """Train every model of RECIPE (or `all` recipes) under one budget over seeds; write report.md,
+    results.csv and charts."""
+    from pathlib import Path
+
+    from qmolgen.benchmark.plan import ALL_RECIPES, plan
+    from qmolgen.benchmark.report import write_report
+    from qmolgen.benchmark.sweep import run_sweep
+
+    recipes = ALL_RECIPES if recipe == "all" else (recipe,)
+    cells = [cell for name in recipes for cell in plan(name, seeds, list(budget), quick)]
+    folder = Path(out or f"runs/benchmark-{recipe}")
+    counts = run_sweep(cells, folder)
+    command = " ".join(["qmolgen benchmark", recipe, f"--seeds {seeds}", *(f"--budget {b}" for b in budget),
+                        *(["--quick"] if quick else []), f"--out {folder}"])
+    report = write_report(cells, folder, command)
+    click.echo(f"{report}: {counts['finished']} runs finished now, {counts['kept']} kept from before, "
+               f"{counts['failed']} failed", err=True)
 
 
 @main.command()

@@ -1,0 +1,48 @@
+"""Runs one benchmark cell in its own process, so that its peak memory is its own and its crash is only its
+own: `python -m qmolgen.benchmark.cell FOLDER` reads FOLDER/cell.json and leaves FOLDER/final_metrics.json.
+
+A qmolgen model trains into FOLDER as `qmolgen train` would (continuing from FOLDER's checkpoint when an
+earlier attempt was killed); an SDV peer is fitted and scored like one.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+
+import yaml
+
+from qmolgen.config import load_config
+from qmolgen.errors import QmolgenError
+from qmolgen.outputs import write_text
+
+
+def run_cell(folder: Path) -> None:
+    from qmolgen.model import peak_memory, seed_everything, train
+
+    cell = json.loads((folder / "cell.json").read_text())
+    config = load_config(cell["recipe"], cell["overrides"])
+    if cell["peer"] is None:
+        resumable = (folder / "config.yaml").is_file() and (folder / "checkpoints" / "last.pt").is_file()
+        train(None if resumable else config, out=str(folder), resume=str(folder) if resumable else None,
+              force=True, progress=False)
+        return
+    from qmolgen.baselines.sdv import fit_and_score
+
+    seed_everything(config["seed"])
+    metrics = fit_and_score(config, cell["peer"], config["seed"], cell["peer_options"])
+    metrics.update(peak_memory())
+    run_config = {**config, "generator": {"kind": f"sdv_{cell['peer']}", "options": cell["peer_options"]}}
+    write_text(folder / "config.yaml", yaml.safe_dump(run_config, sort_keys=False), force=True)
+    write_text(folder / "final_metrics.json", json.dumps(metrics, indent=2) + "\n", force=True)
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr)
+    try:
+        run_cell(Path(sys.argv[1]))
+    except QmolgenError as exc:  # a user-facing problem: its message is the whole story (unexpected ones get a traceback)
+        print(f"Error: {exc}", file=sys.stderr)
+        sys.exit(1)

@@ -1,0 +1,83 @@
+"""What a benchmark runs: one cell per model and seed, read from the recipe's `benchmark:` section, and what
+each domain's report calls its quality metric, its validation metric and its mode-collapse rate.
+
+Every qmolgen model of a recipe trains with the recipe's own `train:` section (plus `--budget` overrides,
+the same for every cell), so budgets are equal by construction; a model's entry only changes what it is
+(generator kind, and for the patch GAN the circuit's learning rate).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from qmolgen.config import load_config
+from qmolgen.errors import ConfigError
+
+# `qmolgen benchmark all`: the recipes that ship their own data.
+ALL_RECIPES = ("qm9", "digits", "credit")
+EPOCH_PEERS = ("ctgan", "tvae")  # SDV synthesizers trained for epochs (GaussianCopula is fitted in one go)
+
+
+@dataclass(frozen=True)
+class Metric:
+    key: str  # in final_metrics.json (quality) or metrics.jsonl (validation)
+    label: str
+    higher_is_better: bool
+
+
+@dataclass(frozen=True)
+class DomainMetrics:
+    quality: Metric  # the headline number, from final_metrics.json
+    validation: Metric  # per epoch, on held-out data: epochs to convergence are counted on it
+    collapse: str  # the mode-collapse rate's definition (final_metrics.json key mode_collapse_rate)
+
+
+DOMAIN_METRICS = {
+    "molecules": DomainMetrics(
+        Metric("fcd", "FCD", False), Metric("vun", "V·U·N of the epoch's samples", True),
+        "1 − uniqueness: the share of valid molecules that repeat an earlier one"),
+    "images": DomainMetrics(
+        Metric("fid", "FID (digits classifier)", False), Metric("fid", "FID (digits classifier) against the test split", False),
+        "1 − coverage (Naeem et al. 2020, k = 5): the share of real test images with no generated image among their 5 nearest neighbours"),
+    "tables": DomainMetrics(
+        Metric("quality", "SDMetrics quality", True), Metric("val_quality", "SDMetrics quality against the hold-out", True),
+        "1 − SDMetrics CategoryCoverage averaged over categorical columns: the share of real categories never generated"),
+}
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One training run of the sweep: `model` with `seed`, a qmolgen model (overrides) or an SDV peer."""
+
+    recipe: str
+    model: str
+    seed: int
+    overrides: tuple[str, ...] = ()
+    peer: str | None = None  # SDV synthesizer name
+    peer_options: dict = field(default_factory=dict, hash=False)
+
+    @property
+    def name(self) -> str:
+        return f"{self.model}-s{self.seed}"
+
+
+def plan(recipe: str, seeds: int, budget: list[str] = (), quick: bool = False) -> list[Cell]:
+    """Every cell of `recipe`'s benchmark: its models (and peers) x seeds 0..seeds-1."""
+    config = load_config(recipe)
+    section = config.get("benchmark")
+    if not section or not section.get("models"):
+        raise ConfigError(f"recipe {recipe!r} has no benchmark section; recipes with one: {', '.join(ALL_RECIPES)}")
+    if seeds < 1:
+        raise ConfigError(f"--seeds must be >= 1; got {seeds}")
+    shared = [*(section.get("quick", []) if quick else []), *budget]
+    load_config(recipe, shared)  # a mistyped budget key fails here, before anything trains
+    cells = []
+    for model, overrides in section["models"].items():
+        for seed in range(seeds):
+            cells.append(Cell(config["recipe"], model, seed, (*overrides, *shared, f"seed={seed}")))
+    quick_epochs = section.get("quick_peer_epochs") if quick else None
+    for peer in section.get("peers") or []:
+        options = {"epochs": quick_epochs} if quick_epochs and peer in EPOCH_PEERS else {}
+        for seed in range(seeds):
+            cells.append(Cell(config["recipe"], f"sdv_{peer}", seed, (*shared, f"seed={seed}"), peer, options))
+    return cells

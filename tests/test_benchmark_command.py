@@ -1,0 +1,78 @@
+"""`qmolgen benchmark`: the plan, convergence, a sweep that survives a failing run and resumes, the report."""
+
+import csv
+
+import pytest
+
+from qmolgen.benchmark.plan import Cell, Metric, plan
+from qmolgen.benchmark.report import convergence, write_report
+from qmolgen.benchmark.sweep import run_sweep
+from qmolgen.errors import ConfigError
+from tests.conftest import TINY_DIGITS
+
+
+def test_every_model_gets_the_same_budget_and_peers_their_quick_epochs(tmp_path):
+    cells = plan("credit", seeds=2, budget=["train.epochs=3"], quick=True)
+    models = [c.model for c in cells if c.seed == 0]
+    assert models == ["hybrid", "classical", "quantum_patch", "size_matched", "sdv_gaussian_copula", "sdv_ctgan",
+                      "sdv_tvae"]
+    for cell in cells:
+        assert cell.overrides[-2:] == ("train.epochs=3", f"seed={cell.seed}")  # --budget after the quick budget
+    peers = {c.peer: c.peer_options for c in cells if c.peer}
+    assert peers == {"gaussian_copula": {}, "ctgan": {"epochs": 2}, "tvae": {"epochs": 2}}
+    with pytest.raises(ConfigError, match="unknown key 'train.epoch'"):
+        plan("credit", seeds=1, budget=["train.epoch=3"])
+    from qmolgen.resources import recipes_dir
+
+    recipe = tmp_path / "nothing.yaml"  # the digits recipe without its benchmark section
+    recipe.write_text((recipes_dir() / "digits.yaml").read_text().split("benchmark:")[0])
+    with pytest.raises(ConfigError, match="no benchmark section"):
+        plan(str(recipe), seeds=1)
+
+
+def test_convergence_is_the_first_epoch_within_five_percent_of_the_best():
+    records = [{"epoch": e, "train_seconds": 10.0 * e, "fid": f, "q": q}
+               for e, f, q in [(1, 40.0, 0.50), (2, 10.4, 0.80), (3, 12.0, 0.86), (4, 10.0, 0.84)]]
+    assert convergence(records, Metric("fid", "FID", False)) == (2, 20.0)  # 10.4 <= 1.05 x the best, 10.0
+    assert convergence(records, Metric("q", "quality", True)) == (3, 30.0)  # 0.80 < 0.95 x the best, 0.86
+    assert convergence(records, Metric("missing", "x", True)) == (None, None)
+
+
+def test_a_sweep_records_a_failed_run_goes_on_and_resumes_without_redoing_finished_ones(tmp_path):
+    good = Cell("digits", "classical", 0, ("generator.kind=classical", *TINY_DIGITS, "seed=0"))
+    bad = Cell("digits", "hybrid", 0, (*TINY_DIGITS, "train.batch_size=100000", "seed=0"))  # fails when it trains
+    cells = [bad, good]
+    assert run_sweep(cells, tmp_path) == {"finished": 1, "kept": 0, "failed": 1}
+    finished = tmp_path / "digits" / "classical-s0" / "final_metrics.json"
+    stamp = finished.stat().st_mtime_ns
+    assert "larger than the" in (tmp_path / "digits" / "hybrid-s0" / "error.txt").read_text()
+    assert run_sweep(cells, tmp_path) == {"finished": 0, "kept": 1, "failed": 1}  # the failed one is retried
+    assert finished.stat().st_mtime_ns == stamp
+    report = write_report(cells, tmp_path, "qmolgen benchmark digits").read_text()
+    assert "| classical | 1 / 1 |" in report and "| hybrid | 0 / 1 |" in report
+    assert "hybrid seed 0: Error: train.batch_size=100000 is larger than the 1437 training samples" in report and "FID (digits classifier) ↓" in report
+    rows = list(csv.DictReader((tmp_path / "results.csv").open()))
+    assert [(r["model"], r["status"]) for r in rows] == [("hybrid", "failed"), ("classical", "ok")]
+    ok = rows[1]
+    assert float(ok["peak_rss_mb"]) > 100 and 1 <= int(ok["epochs_to_convergence"]) <= 2 and float(ok["quality"]) > 0
+    for chart in ("quality", "epochs_to_convergence", "train_seconds", "memory_vs_quality"):
+        assert (tmp_path / f"digits_{chart}.png").stat().st_size > 1000
+
+
+def test_quick_benchmark_of_every_recipe_runs_end_to_end(tmp_path):
+    """`qmolgen benchmark all --quick`: every model and peer of every recipe, one seed, a few minutes."""
+    from click.testing import CliRunner
+
+    from qmolgen.cli import main
+
+    result = CliRunner().invoke(main, ["--quiet", "benchmark", "all", "--quick", "--seeds", "1",
+                                       "--out", str(tmp_path)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader((tmp_path / "results.csv").open()))
+    assert len(rows) == 4 + 4 + 7 and all(r["status"] == "ok" for r in rows), [r["error"] for r in rows]
+    report = (tmp_path / "report.md").read_text()
+    for heading in ("## qm9", "## digits", "## credit", "FCD ↓", "FID (digits classifier) ↓", "SDMetrics quality ↑"):
+        assert heading in report
+    assert "qmolgen benchmark all --seeds 1 --quick" in report
+    for recipe in ("qm9", "digits", "credit"):
+        assert (tmp_path / f"{recipe}_memory_vs_quality.png").is_file()
