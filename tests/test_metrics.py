@@ -42,3 +42,4 @@ def test_fcd_is_near_zero_for_the_same_set_and_large_for_a_different_one(small_s
     other = fcd_score(["C" * k for k in range(1, 9)] * 20 + ["CCO", "CCN"] * 20, smiles[:600])
     assert abs(same) < 1e-3
     assert halves < other and other > 10
+    assert fcd_score(smiles[:50], smiles[:1]) is None  # a one-molecule reference (a tiny validation split)

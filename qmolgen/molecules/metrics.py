@@ -118,7 +118,7 @@ def fcd_score(generated: list[str], reference: list[str]) -> float | None:
     """Frechet ChemNet Distance between two SMILES sets (reference statistics cached per process)."""
     import fcd
 
-    if len(generated) < 2:
+    if len(generated) < 2 or len(reference) < 2:  # no covariance from one molecule
         return None
     mu1, sigma1 = _chemnet_stats(tuple(generated))
     mu2, sigma2 = _reference_stats(tuple(reference))
