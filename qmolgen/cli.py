@@ -89,8 +89,10 @@ def _progress(ctx) -> bool:
 @click.option("--budget", multiple=True, metavar="KEY=VALUE",
               help="Override for every run (repeatable), e.g. --budget train.epochs=5.")
 @click.option("--quick", is_flag=True, help="The recipe's quick budget (benchmark.quick): minutes, not hours.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Runs at a time, each with an equal share of the CPU cores.")
 @click.option("--out", "-o", help="Output folder (default: runs/benchmark-RECIPE).")
-def benchmark(recipe, seeds, budget, quick, out):
+def benchmark(recipe, seeds, budget, quick, jobs, out):
     """Train every model of RECIPE (or `all` recipes) under one budget over seeds; write report.md,
     results.csv and charts."""
     from pathlib import Path
@@ -102,9 +104,9 @@ def benchmark(recipe, seeds, budget, quick, out):
     recipes = ALL_RECIPES if recipe == "all" else (recipe,)
     cells = [cell for name in recipes for cell in plan(name, seeds, list(budget), quick)]
     folder = Path(out or f"runs/benchmark-{recipe}")
-    counts = run_sweep(cells, folder)
+    counts = run_sweep(cells, folder, jobs)
     command = " ".join(["qmolgen benchmark", recipe, f"--seeds {seeds}", *(f"--budget {b}" for b in budget),
-                        *(["--quick"] if quick else []), f"--out {folder}"])
+                        *(["--quick"] if quick else []), *([f"--jobs {jobs}"] if jobs > 1 else []), f"--out {folder}"])
     report = write_report(cells, folder, command)
     click.echo(f"{report}: {counts['finished']} runs finished now, {counts['kept']} kept from before, "
                f"{counts['failed']} failed", err=True)

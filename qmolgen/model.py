@@ -42,10 +42,12 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def peak_memory() -> dict:
-    """This process's peak resident memory so far (and the GPU's peak allocation when on one), in MB."""
+def resources_used() -> dict:
+    """This process's peak resident memory so far (and the GPU's peak allocation when on one), in MB, and
+    torch's CPU thread count, without which training times from different machines or runs don't compare."""
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # kilobytes on Linux, bytes on macOS
-    out = {"peak_rss_mb": round(rss / (1024 * 1024 if sys.platform == "darwin" else 1024), 1)}
+    out = {"peak_rss_mb": round(rss / (1024 * 1024 if sys.platform == "darwin" else 1024), 1),
+           "cpu_threads": torch.get_num_threads()}
     if torch.cuda.is_available():
         out["peak_gpu_mb"] = round(torch.cuda.max_memory_allocated() / 2**20, 1)
     return out
@@ -115,7 +117,7 @@ def train(config: dict | None = None, out: str | None = None, resume: str | None
                  privacy.delta, privacy.settings.accountant)
     log.info("final evaluation")
     final.update(domain.final_metrics(generator))
-    final.update(peak_memory())  # of this process: a resumed run counts from its resumption
+    final.update(resources_used())  # of this process: a resumed run counts from its resumption
     run.write_json("final_metrics.json", final)
     model = GenerativeModel(config, domain, generator)
     model.save(run.model_path, force=True)

@@ -4,9 +4,10 @@ import csv
 
 import pytest
 
-from qmolgen.benchmark.plan import Cell, Metric, plan
+from qmolgen.benchmark.claim import BETTER, TIED, WORSE, claim_summary, claim_table, verdict
+from qmolgen.benchmark.plan import DOMAIN_METRICS, Cell, Metric, plan
 from qmolgen.benchmark.report import convergence, write_report
-from qmolgen.benchmark.sweep import run_sweep
+from qmolgen.benchmark.sweep import run_sweep, threads_per_run
 from qmolgen.errors import ConfigError
 from tests.conftest import TINY_DIGITS
 
@@ -38,11 +39,27 @@ def test_convergence_is_the_first_epoch_within_five_percent_of_the_best():
     assert convergence(records, Metric("missing", "x", True)) == (None, None)
 
 
+def test_the_claim_is_judged_by_the_means_against_the_seed_spread():
+    assert verdict([0.90, 0.91, 0.92], [0.80, 0.81, 0.82], higher_is_better=True) == BETTER
+    assert verdict([0.90, 0.91, 0.92], [0.80, 0.81, 0.82], higher_is_better=False) == WORSE
+    assert verdict([0.7, 0.9, 1.1], [0.80, 0.81, 0.82], higher_is_better=True) == TIED  # 0.09 ahead, spread 0.2
+    assert verdict([1.0], [0.5, 0.6], higher_is_better=True) == "needs 2+ seeds of each"
+    metrics = DOMAIN_METRICS["images"]
+    rows = [{"model": model, "seed": seed, "status": "ok", "quality": fid, "train_seconds": 100.0 + seed}
+            for model, fids in {"hybrid": (10.0, 11.0), "classical": (20.0, 21.0), "size_matched": (1.0, 1.0)}.items()
+            for seed, fid in enumerate(fids)]
+    table = claim_table(rows, metrics)
+    assert "| FID (digits classifier) | hybrid better |" in table and "| training time (s) | within seed spread |" in table
+    assert "quantum_patch" not in table and "size_matched" not in table  # only the claim's rivals, when they ran
+    assert claim_summary(rows, metrics) == "vs classical: better on 1, within the spread on 1, worse on 0 of 2 axes"
+
+
 def test_a_sweep_records_a_failed_run_goes_on_and_resumes_without_redoing_finished_ones(tmp_path):
+    """The first sweep runs both cells at once (--jobs 2), the second one at a time."""
     good = Cell("digits", "classical", 0, ("generator.kind=classical", *TINY_DIGITS, "seed=0"))
     bad = Cell("digits", "hybrid", 0, (*TINY_DIGITS, "train.batch_size=100000", "seed=0"))  # fails when it trains
     cells = [bad, good]
-    assert run_sweep(cells, tmp_path) == {"finished": 1, "kept": 0, "failed": 1}
+    assert run_sweep(cells, tmp_path, jobs=2) == {"finished": 1, "kept": 0, "failed": 1}
     finished = tmp_path / "digits" / "classical-s0" / "final_metrics.json"
     stamp = finished.stat().st_mtime_ns
     assert "larger than the" in (tmp_path / "digits" / "hybrid-s0" / "error.txt").read_text()
@@ -54,6 +71,7 @@ def test_a_sweep_records_a_failed_run_goes_on_and_resumes_without_redoing_finish
     rows = list(csv.DictReader((tmp_path / "results.csv").open()))
     assert [(r["model"], r["status"]) for r in rows] == [("hybrid", "failed"), ("classical", "ok")]
     ok = rows[1]
+    assert int(ok["cpu_threads"]) == threads_per_run(2) and f"CPU threads per run: {threads_per_run(2)}." in report
     assert float(ok["peak_rss_mb"]) > 100 and 1 <= int(ok["epochs_to_convergence"]) <= 2 and float(ok["quality"]) > 0
     for chart in ("quality", "epochs_to_convergence", "train_seconds", "memory_vs_quality"):
         assert (tmp_path / f"digits_{chart}.png").stat().st_size > 1000
@@ -66,13 +84,15 @@ def test_quick_benchmark_of_every_recipe_runs_end_to_end(tmp_path):
     from qmolgen.cli import main
 
     result = CliRunner().invoke(main, ["--quiet", "benchmark", "all", "--quick", "--seeds", "1",
-                                       "--out", str(tmp_path)], catch_exceptions=False)
+                                       "--jobs", "2", "--out", str(tmp_path)], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     rows = list(csv.DictReader((tmp_path / "results.csv").open()))
     assert len(rows) == 4 + 4 + 7 and all(r["status"] == "ok" for r in rows), [r["error"] for r in rows]
+    trained = [r for r in rows if not r["model"].startswith("sdv_")]  # every qmolgen run has a validation curve
+    assert all(1 <= int(r["epochs_to_convergence"]) <= 2 and int(r["cpu_threads"]) == 1 for r in trained), trained
     report = (tmp_path / "report.md").read_text()
     for heading in ("## qm9", "## digits", "## credit", "FCD ↓", "FID (digits classifier) ↓", "SDMetrics quality ↑"):
         assert heading in report
-    assert "qmolgen benchmark all --seeds 1 --quick" in report
+    assert "qmolgen benchmark all --seeds 1 --quick --jobs 2" in report
     for recipe in ("qm9", "digits", "credit"):
         assert (tmp_path / f"{recipe}_memory_vs_quality.png").is_file()

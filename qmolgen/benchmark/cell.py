@@ -20,7 +20,7 @@ from qmolgen.outputs import write_text
 
 
 def run_cell(folder: Path) -> None:
-    from qmolgen.model import peak_memory, seed_everything, train
+    from qmolgen.model import resources_used, seed_everything, train
 
     cell = json.loads((folder / "cell.json").read_text())
     config = load_config(cell["recipe"], cell["overrides"])
@@ -33,7 +33,7 @@ def run_cell(folder: Path) -> None:
 
     seed_everything(config["seed"])
     metrics = fit_and_score(config, cell["peer"], config["seed"], cell["peer_options"])
-    metrics.update(peak_memory())
+    metrics.update(resources_used())
     run_config = {**config, "generator": {"kind": f"sdv_{cell['peer']}", "options": cell["peer_options"]}}
     write_text(folder / "config.yaml", yaml.safe_dump(run_config, sort_keys=False), force=True)
     write_text(folder / "final_metrics.json", json.dumps(metrics, indent=2) + "\n", force=True)

@@ -30,12 +30,14 @@ class DomainMetrics:
     quality: Metric  # the headline number, from final_metrics.json
     validation: Metric  # per epoch, on held-out data: epochs to convergence are counted on it
     collapse: str  # the mode-collapse rate's definition (final_metrics.json key mode_collapse_rate)
+    also: tuple[Metric, ...] = ()  # further quality columns from final_metrics.json
 
 
 DOMAIN_METRICS = {
     "molecules": DomainMetrics(
-        Metric("fcd", "FCD", False), Metric("vun", "V·U·N of the epoch's samples", True),
-        "1 − uniqueness: the share of valid molecules that repeat an earlier one"),
+        Metric("fcd", "FCD", False), Metric("val_fcd", "FCD of the epoch's samples against the validation split", False),
+        "1 − uniqueness: the share of valid molecules that repeat an earlier one",
+        (Metric("vun", "V·U·N", True),)),
     "images": DomainMetrics(
         Metric("fid", "FID (digits classifier)", False), Metric("fid", "FID (digits classifier) against the test split", False),
         "1 − coverage (Naeem et al. 2020, k = 5): the share of real test images with no generated image among their 5 nearest neighbours"),

@@ -10,15 +10,21 @@ import json
 import statistics
 from pathlib import Path
 
+from qmolgen.benchmark.claim import RIVALS, claim_summary, claim_table
 from qmolgen.benchmark.plan import DOMAIN_METRICS, Cell, DomainMetrics, Metric
 from qmolgen.benchmark.sweep import ERROR_FILE, cell_folder
 from qmolgen.config import load_config
 from qmolgen.outputs import atomic_path, write_text
 
 CONVERGENCE_TOLERANCE = 0.05
+CLAIM_RULE = ("The claim under test (the source paper's Table 1 and Figure 2): the hybrid beats the classical "
+              "GAN with the same decoder and the pure quantum GAN on quality, mode collapse, epochs to "
+              "convergence, training time and memory. The hybrid counts as better (worse) on an axis when its "
+              "mean beats (trails) the rival's by more than sqrt(sd_hybrid² + sd_rival²) over the seeds; "
+              "otherwise the two are within the seed spread. A plain rule, not a significance test.")
 COLUMNS = ("recipe", "model", "seed", "status", "quality_metric", "quality", "mode_collapse_rate",
            "epochs", "epochs_to_convergence", "seconds_to_convergence", "train_seconds", "peak_rss_mb",
-           "peak_gpu_mb", "params_quantum", "params_classical", "error")
+           "peak_gpu_mb", "cpu_threads", "params_quantum", "params_classical", "error")
 
 
 def convergence(records: list[dict], metric: Metric) -> tuple[int | None, float | None]:
@@ -48,11 +54,12 @@ def collect(cells: list[Cell], out: Path) -> list[dict]:
             records = [json.loads(line) for line in (folder / "metrics.jsonl").read_text().splitlines()] \
                 if (folder / "metrics.jsonl").is_file() else []
             epochs, seconds = convergence(records, metrics.validation)
+            row.update({m.key: final.get(m.key) for m in metrics.also})
             row.update(status="ok", quality=final.get(metrics.quality.key),
                        mode_collapse_rate=final.get("mode_collapse_rate"), epochs=final.get("epochs"),
                        epochs_to_convergence=epochs, seconds_to_convergence=seconds,
-                       **{k: final.get(k) for k in ("train_seconds", "peak_rss_mb", "peak_gpu_mb", "params_quantum",
-                                                    "params_classical")})
+                       **{k: final.get(k) for k in ("train_seconds", "peak_rss_mb", "peak_gpu_mb", "cpu_threads",
+                                                    "params_quantum", "params_classical")})
         elif (folder / ERROR_FILE).is_file():
             lines = (folder / ERROR_FILE).read_text().strip().splitlines()
             row.update(status="failed", error=lines[-1] if lines else "")
@@ -64,7 +71,10 @@ def collect(cells: list[Cell], out: Path) -> list[dict]:
 
 def write_csv(rows: list[dict], path: Path, force: bool = True) -> None:
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, extrasaction="ignore")
+    also = dict.fromkeys(m.key for recipe in dict.fromkeys(r["recipe"] for r in rows)
+                         for m in DOMAIN_METRICS[load_config(recipe)["domain"]].also)
+    at = COLUMNS.index("quality") + 1  # further quality metrics next to the headline one
+    writer = csv.DictWriter(buffer, fieldnames=[*COLUMNS[:at], *also, *COLUMNS[at:]], extrasaction="ignore")
     writer.writeheader()
     writer.writerows(rows)
     write_text(path, buffer.getvalue(), force=force)
@@ -90,10 +100,14 @@ def _models(rows: list[dict]) -> dict[str, list[dict]]:
     return groups
 
 
+def _arrow(metric: Metric) -> str:
+    return "↑" if metric.higher_is_better else "↓"
+
+
 def recipe_table(rows: list[dict], metrics: DomainMetrics) -> str:
-    arrow = "↑" if metrics.quality.higher_is_better else "↓"
     gpu = any(r.get("peak_gpu_mb") is not None for r in rows)
-    header = ["model", "seeds ok / run", "params (quantum + classical)", f"{metrics.quality.label} {arrow}",
+    header = ["model", "seeds ok / run", "params (quantum + classical)",
+              *(f"{m.label} {_arrow(m)}" for m in (metrics.quality, *metrics.also)),
               "mode-collapse rate ↓", "epochs to convergence", "s to convergence", "train s", "peak RSS MB",
               *(["peak GPU MB"] if gpu else [])]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
@@ -101,12 +115,22 @@ def recipe_table(rows: list[dict], metrics: DomainMetrics) -> str:
         ok = [r for r in runs if r["status"] == "ok"]
         params = "–" if not ok or ok[0].get("params_classical") is None else \
             f"{ok[0]['params_quantum']} + {ok[0]['params_classical']:,}"
-        cells = [model, f"{len(ok)} / {len(runs)}", params,
-                 *(_summary([r.get(k) for r in ok]) for k in ("quality", "mode_collapse_rate", "epochs_to_convergence",
-                                                              "seconds_to_convergence", "train_seconds", "peak_rss_mb")),
+        keys = ("quality", *(m.key for m in metrics.also), "mode_collapse_rate", "epochs_to_convergence",
+                "seconds_to_convergence", "train_seconds", "peak_rss_mb")
+        cells = [model, f"{len(ok)} / {len(runs)}", params, *(_summary([r.get(k) for r in ok]) for k in keys),
                  *([_summary([r.get("peak_gpu_mb") for r in ok])] if gpu else [])]
         lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+    return "\n".join(lines) + "\n\n" + _threads_line(rows)
+
+
+def _threads_line(rows: list[dict]) -> str:
+    """Training times compare only at equal thread counts: say what the runs had."""
+    counts = sorted({r["cpu_threads"] for r in rows if r.get("cpu_threads") is not None})
+    unrecorded = sum(1 for r in rows if r["status"] == "ok" and r.get("cpu_threads") is None)
+    said = f"CPU threads per run: {', '.join(map(str, counts))}" if counts else "CPU threads per run: not recorded"
+    if counts and unrecorded:
+        said += f" ({unrecorded} runs did not record theirs)"
+    return said + "."
 
 
 def write_charts(rows: list[dict], metrics: DomainMetrics, prefix: Path) -> list[Path]:
@@ -129,7 +153,8 @@ def write_charts(rows: list[dict], metrics: DomainMetrics, prefix: Path) -> list
 
     paths = []
     names = list(groups)
-    bars = (("quality", metrics.quality.label), ("epochs_to_convergence", "epochs to convergence"),
+    bars = (("quality", metrics.quality.label), *((m.key, m.label) for m in metrics.also),
+            ("epochs_to_convergence", "epochs to convergence"),
             ("train_seconds", "training time (s)"))
     for key, label in bars:
         fig, ax = plt.subplots(figsize=(max(5, 1.1 * len(names)), 3.6))
@@ -165,11 +190,16 @@ def write_report(cells: list[Cell], out: Path, command: str) -> Path:
              "the recipe's own `train:` section (the same budget for every model); SDV's synthesizers run with "
              "their defaults. One row per model: mean ± standard deviation over the seeds that finished; "
              "`results.csv` has one row per run.\n"]
-    for recipe in dict.fromkeys(r["recipe"] for r in rows):
-        recipe_rows = [r for r in rows if r["recipe"] == recipe]
-        metrics = DOMAIN_METRICS[load_config(recipe)["domain"]]
+    recipes = {recipe: ([r for r in rows if r["recipe"] == recipe], DOMAIN_METRICS[load_config(recipe)["domain"]])
+               for recipe in dict.fromkeys(r["recipe"] for r in rows)}
+    parts.append(f"## Does the hybrid beat {' and '.join(RIVALS)}?\n\n{CLAIM_RULE}\n\n" +
+                 "\n".join(f"- **{recipe}**: {claim_summary(*args)}" for recipe, args in recipes.items()) + "\n")
+    for recipe, (recipe_rows, metrics) in recipes.items():
         charts = write_charts(recipe_rows, metrics, out / recipe)
         parts.append(f"## {recipe}\n\n{recipe_table(recipe_rows, metrics)}\n")
+        claim = claim_table(recipe_rows, metrics)
+        if claim:
+            parts.append(f"The claim, axis by axis:\n\n{claim}\n")
         parts += [f"![{p.stem}]({p.name})\n" for p in charts]
         failed = [r for r in recipe_rows if r["status"] == "failed"]
         if failed:
@@ -184,8 +214,8 @@ def write_report(cells: list[Cell], out: Path, command: str) -> Path:
 def _definitions(metrics: DomainMetrics) -> str:
     return "\n".join([
         "Columns:",
-        f"- **{metrics.quality.label}**: `{metrics.quality.key}` in each run's final_metrics.json "
-        f"({'higher' if metrics.quality.higher_is_better else 'lower'} is better).",
+        *(f"- **{m.label}**: `{m.key}` in each run's final_metrics.json "
+          f"({'higher' if m.higher_is_better else 'lower'} is better)." for m in (metrics.quality, *metrics.also)),
         f"- **mode-collapse rate**: {metrics.collapse}.",
         f"- **epochs to convergence**: the first epoch whose validation metric ({metrics.validation.label}, "
         f"after every epoch) is within {CONVERGENCE_TOLERANCE:.0%} of the run's best; **s to convergence**: "
