@@ -23,6 +23,8 @@ def test_every_model_gets_the_same_budget_and_peers_their_quick_epochs(tmp_path)
     assert peers == {"gaussian_copula": {}, "ctgan": {"epochs": 2}, "tvae": {"epochs": 2}}
     with pytest.raises(ConfigError, match="unknown key 'train.epoch'"):
         plan("credit", seeds=1, budget=["train.epoch=3"])
+    with pytest.raises(ConfigError, match="train.epochs must be >= 1; got 0"):  # once, before 21 runs fail alike
+        plan("credit", seeds=3, budget=["train.epochs=0"])
     from qmolgen.resources import recipes_dir
 
     recipe = tmp_path / "nothing.yaml"  # the digits recipe without its benchmark section

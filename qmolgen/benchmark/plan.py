@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from qmolgen.config import load_config
 from qmolgen.errors import ConfigError
+from qmolgen.train.wgan import TrainSettings
 
 # `qmolgen benchmark all`: the recipes that ship their own data.
 ALL_RECIPES = ("qm9", "digits", "credit")
@@ -72,9 +73,10 @@ def plan(recipe: str, seeds: int, budget: list[str] = (), quick: bool = False) -
     if seeds < 1:
         raise ConfigError(f"--seeds must be >= 1; got {seeds}")
     shared = [*(section.get("quick", []) if quick else []), *budget]
-    load_config(recipe, shared)  # a mistyped budget key fails here, before anything trains
     cells = []
     for model, overrides in section["models"].items():
+        # A mistyped budget key or an out-of-range value fails here, once, before anything trains.
+        TrainSettings(**load_config(recipe, [*overrides, *shared])["train"]).check()
         for seed in range(seeds):
             cells.append(Cell(config["recipe"], model, seed, (*overrides, *shared, f"seed={seed}")))
     quick_epochs = section.get("quick_peer_epochs") if quick else None
