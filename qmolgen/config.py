@@ -52,10 +52,16 @@ def load_recipe(name_or_path: str) -> dict:
     return config
 
 
+REPLACED_WHOLE = ("models",)  # a derived recipe's benchmark.models is its own set of models, not an addition
+
+
 def _merge(base: dict, changes: dict, where: str) -> dict:
     """`base` with `changes` applied; a key that `base` lacks is an error, as for overrides."""
     merged = copy.deepcopy(base)
     for key, value in changes.items():
+        if key in REPLACED_WHOLE:
+            merged[key] = value
+            continue
         if key not in merged:
             raise ConfigError(f"{where}: unknown key {key!r}; valid keys: {', '.join(flat_keys(base))}")
         merged[key] = _merge(merged[key], value, where) if isinstance(value, dict) else value

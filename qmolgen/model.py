@@ -16,6 +16,7 @@ from qmolgen.config import recipe_names
 from qmolgen.errors import CheckpointError, ConfigError
 from qmolgen.images.domain import ImageDomain
 from qmolgen.molecules.domain import MoleculeDomain
+from qmolgen.molecules.sequence_domain import SequenceMoleculeDomain
 from qmolgen.tables.domain import TableDomain
 from qmolgen.quantum.latent import parameter_counts
 from qmolgen.report.plots import plot_training_curves
@@ -27,13 +28,24 @@ from qmolgen.train.wgan import AdversarialTrainer, TrainSettings
 log = logging.getLogger("qmolgen")
 
 DOMAINS = {"molecules": MoleculeDomain, "images": ImageDomain, "tables": TableDomain}
+MOLECULE_DECODERS = {"graph": MoleculeDomain, "sequence": SequenceMoleculeDomain}
 
 
-def domain_for(config: dict, spec=None):
+def domain_class(config: dict):
+    """The domain class a config names (for molecules, by its generator.decoder: sequence or graph)."""
     name = config.get("domain")
     if name not in DOMAINS:
         raise ConfigError(f"domain {name!r} is not known; available: {sorted(DOMAINS)}")
-    return DOMAINS[name](config, spec)
+    if name == "molecules":
+        decoder = config["generator"].get("decoder", "graph")  # models saved before decoders were a choice
+        if decoder not in MOLECULE_DECODERS:
+            raise ConfigError(f"generator.decoder must be one of {sorted(MOLECULE_DECODERS)}; got {decoder!r}")
+        return MOLECULE_DECODERS[decoder]
+    return DOMAINS[name]
+
+
+def domain_for(config: dict, spec=None):
+    return domain_class(config)(config, spec)
 
 
 def seed_everything(seed: int) -> None:
@@ -77,11 +89,35 @@ def train(config: dict | None = None, out: str | None = None, resume: str | None
     log.info("run folder: %s", run.path)
     seed_everything(config["seed"])
     domain = domain_for(config)
+    domain.progress = progress
     dataset = domain.load_data()
     run.write_json("data_report.json", domain.data_report())
     for name, content in getattr(domain, "run_files", dict)().items():  # e.g. the tables' detected metadata
         run.write_json(name, content)
-    generator, critic = domain.build_generator(), domain.build_critic()
+    generator = domain.build_generator()
+    if getattr(domain, "adversarial", True):
+        final = _train_adversarially(config, run, domain, dataset, generator, resume, progress)
+    else:  # the language-model baseline: maximum likelihood, resumable and cached by its own loop
+        report = domain.fit_likelihood(generator, dataset)
+        for record in report["history"]:
+            run.append_metrics(record)
+        final = {"seed": config["seed"], "generator": config["generator"]["kind"], "epochs": report["epochs"],
+                 "train_seconds": report["seconds"], **parameter_counts(generator)}
+    log.info("final evaluation")
+    final.update(domain.final_metrics(generator))
+    final.update(resources_used())  # of this process: a resumed run counts from its resumption
+    run.write_json("final_metrics.json", final)
+    model = GenerativeModel(config, domain, generator)
+    model.save(run.model_path, force=True)
+    plot_training_curves(run.metrics(), run.path / "training_curves.png")
+    model.write_preview(run.path / "samples.png")
+    return run
+
+
+def _train_adversarially(config: dict, run: RunFolder, domain, dataset, generator, resume, progress) -> dict:
+    """The shared WGAN-GP trainer on `dataset`, checkpointing the run folder after every epoch; returns the
+    training part of final_metrics.json."""
+    critic = domain.build_critic()
     try:
         settings = TrainSettings(**config["train"])
     except TypeError as exc:
@@ -115,15 +151,7 @@ def train(config: dict | None = None, out: str | None = None, resume: str | None
         final["privacy"] = privacy.report()
         log.info("privacy spent: epsilon %.3f at delta %.3g (%s accountant)", final["privacy"]["epsilon"],
                  privacy.delta, privacy.settings.accountant)
-    log.info("final evaluation")
-    final.update(domain.final_metrics(generator))
-    final.update(resources_used())  # of this process: a resumed run counts from its resumption
-    run.write_json("final_metrics.json", final)
-    model = GenerativeModel(config, domain, generator)
-    model.save(run.model_path, force=True)
-    plot_training_curves(run.metrics(), run.path / "training_curves.png")
-    model.write_preview(run.path / "samples.png")
-    return run
+    return final
 
 
 class GenerativeModel:
@@ -157,7 +185,8 @@ class GenerativeModel:
                                       f"pretrained model (pretrained: {', '.join(shipped) or 'none'})")
         payload = load_checkpoint(path, MODEL_FORMAT)
         config = payload["config"]
-        domain = domain_for(config, DOMAINS[config["domain"]].spec_from_dict(payload["spec"]))
+        kind = domain_class(config)
+        domain = kind(config, kind.spec_from_dict(payload["spec"]))
         generator = domain.build_generator()
         try:
             generator.load_state_dict(payload["generator"])

@@ -26,7 +26,7 @@ def small_smi(tmp_path_factory):
     return out
 
 
-TINY_TRAIN = ["train.epochs=2", "train.steps_per_epoch=6", "train.batch_size=32", "evaluate.epoch_samples=50",
+TINY_TRAIN = ["generator.decoder=graph", "train.epochs=2", "train.steps_per_epoch=6", "train.batch_size=32", "evaluate.epoch_samples=50",
               "evaluate.final_samples=200", "evaluate.fcd=false", "generator.decoder_hidden=[32,64]",
               "quantum.n_qubits=4", "quantum.n_layers=2", "critic.conv=[16,8]", "critic.aggregate=16",
               "critic.head=[16]", "seed=3"]
@@ -55,8 +55,21 @@ def train_tiny(tmp_path_factory, recipe: str, overrides: list[str]):
 
 @pytest.fixture(scope="session")
 def trained(small_smi, tmp_path_factory):
-    """A run folder of the molecules recipe trained on TINY_TRAIN settings (seconds)."""
+    """A run folder of the molecules recipe with the graph decoder, trained on TINY_TRAIN settings (seconds)."""
     return train_tiny(tmp_path_factory, "molecules", [f"data.path={small_smi}", *TINY_TRAIN])
+
+
+TINY_SEQUENCE = ["autoencoder.epochs=3", "autoencoder.steps_per_epoch=60", "autoencoder.hidden=64", "autoencoder.lr=0.005",
+                 "autoencoder.code_dim=16", "autoencoder.batch_size=64", "generator.hidden=[32]",
+                 "critic.hidden=[32]", "train.epochs=2", "train.steps_per_epoch=10", "train.batch_size=32",
+                 "evaluate.epoch_samples=50", "evaluate.final_samples=200", "evaluate.fcd=false",
+                 "quantum.n_qubits=4", "quantum.n_layers=2", "seed=3"]
+
+
+@pytest.fixture(scope="session")
+def trained_sequence(small_smi, tmp_path_factory):
+    """A run folder of the molecules recipe (LatentGAN: autoencoder + code GAN) on TINY_SEQUENCE settings."""
+    return train_tiny(tmp_path_factory, "molecules", [f"data.path={small_smi}", *TINY_SEQUENCE])
 
 
 TINY_DIGITS = ["train.epochs=2", "train.steps_per_epoch=10", "train.batch_size=32", "evaluate.epoch_samples=100",

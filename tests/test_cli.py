@@ -103,9 +103,9 @@ def test_usage_and_input_errors(small_smi, tmp_path):
     assert result.exit_code == 1 and "data.path is not set" in result.output
 
 
-def test_qm9_recipe_trains_end_to_end_on_a_small_subset(tmp_path):
+def test_qm9_graph_recipe_trains_end_to_end_on_a_small_subset(tmp_path):
     folder = tmp_path / "qm9"
-    result = run("--quiet", "train", "qm9", "data.limit=2000", *TINY_TRAIN, "--out", folder)
+    result = run("--quiet", "train", "qm9_graph", "data.limit=2000", *TINY_TRAIN, "--out", folder)
     assert result.exit_code == 0, result.output
     report = json.loads((folder / "data_report.json").read_text())
     assert report["n_lines"] == 2000 and report["atom_types"] == ["C", "N", "O", "F"] and report["max_atoms"] == 9
@@ -114,7 +114,7 @@ def test_qm9_recipe_trains_end_to_end_on_a_small_subset(tmp_path):
 
 def test_shipped_pretrained_model_generates_valid_unique_molecules(tmp_path):
     out = tmp_path / "mols.csv"
-    result = run("--quiet", "generate", "qm9", "-n", 500, "-o", out, "--seed", 0)
+    result = run("--quiet", "generate", "qm9_graph", "-n", 500, "-o", out, "--seed", 0)
     assert result.exit_code == 0, result.output
     table = pd.read_csv(out)
     assert len(table) == 500

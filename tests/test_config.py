@@ -13,12 +13,18 @@ def table_spec():
     return domain.spec_dict()
 
 
+def graph_decoder(name: str, kind: str) -> dict:
+    """The recipe with `kind`; molecule recipes with the graph decoder, which stays a choice of all of them."""
+    extra = ["generator.decoder=graph"] if load_recipe(name)["domain"] == "molecules" else []
+    return load_config(name, [f"generator.kind={kind}", *extra])
+
+
 @pytest.mark.parametrize("name", recipe_names())
 def test_every_shipped_recipe_loads_and_builds_every_generator_kind(name, table_spec):
     config = load_recipe(name)
     assert config["recipe"] == name
     for kind in ("hybrid", "classical", "size_matched", "quantum_patch"):
-        cfg = load_config(name, [f"generator.kind={kind}"])
+        cfg = graph_decoder(name, kind)
         domain = domain_for(cfg, GraphSpec(("C", "N", "O", "F"), 9) if cfg["domain"] == "molecules" else None)
         if cfg["domain"] == "tables":  # the row layout comes from the data: fit it on the shipped table
             domain = domain_for(cfg, table_spec)
@@ -30,6 +36,20 @@ def test_every_shipped_recipe_loads_and_builds_every_generator_kind(name, table_
         else:
             assert sample[0].shape == (20, domain.transformer.dim)
         assert domain.build_critic()(*sample).shape == (20 // cfg["critic"]["pack"],)
+
+
+@pytest.mark.parametrize("name", [n for n in recipe_names() if load_recipe(n)["domain"] == "molecules"])
+def test_molecule_recipes_build_every_sequence_generator_kind(name):
+    spec = {"language": "selfies", "tokens": ["<pad>", "<bos>", "<eos>", "[C]", "[O]"], "max_length": 5}
+    for kind in ("hybrid", "classical", "size_matched"):
+        cfg = load_config(name, [f"generator.kind={kind}", "generator.decoder=sequence", "autoencoder.hidden=16"])
+        domain = domain_for(cfg, spec)
+        codes = domain.build_generator()(20)
+        assert codes[0].shape == (20, cfg["autoencoder"]["code_dim"]) and codes[0].abs().max() <= 1
+        assert domain.build_critic()(*codes).shape == (20,)
+    cfg = load_config(name, ["generator.kind=quantum_patch", "generator.decoder=sequence"])
+    with pytest.raises(ConfigError, match="quantum_patch needs generator.decoder=graph"):
+        domain_for(cfg, spec)
 
 
 def test_unknown_keys_are_listed_with_a_suggestion_and_the_valid_keys():

@@ -199,9 +199,15 @@ def load_molecules(path: str, atom_types="auto", max_atoms="auto", skip_invalid:
         log.warning("%s; left out (data.skip_invalid=true)", message)
     if len(smiles) < 10:
         raise DataError(f"{path}: only {len(smiles)} usable molecules; at least 10 are needed to train and evaluate")
-    order = np.random.default_rng(split_seed).permutation(len(smiles))
-    n_train = int(round(SPLIT_FRACTIONS[0] * len(order)))
-    n_valid = int(round(SPLIT_FRACTIONS[1] * len(order)))
-    split = {"train": np.sort(order[:n_train]), "valid": np.sort(order[n_train:n_train + n_valid]),
-             "test": np.sort(order[n_train + n_valid:])}
-    return MoleculeData(smiles, torch.from_numpy(nodes), torch.from_numpy(edges), spec, report, split)
+    return MoleculeData(smiles, torch.from_numpy(nodes), torch.from_numpy(edges), spec, report,
+                        split_indices(len(smiles), split_seed))
+
+
+def split_indices(n: int, seed: int) -> dict[str, np.ndarray]:
+    """The fixed, seeded 80/10/10 train/valid/test split of n molecules (sorted indices per part). Graph and
+    sequence models that keep the same molecules get the same split."""
+    order = np.random.default_rng(seed).permutation(n)
+    n_train = int(round(SPLIT_FRACTIONS[0] * n))
+    n_valid = int(round(SPLIT_FRACTIONS[1] * n))
+    return {"train": np.sort(order[:n_train]), "valid": np.sort(order[n_train:n_train + n_valid]),
+            "test": np.sort(order[n_train + n_valid:])}

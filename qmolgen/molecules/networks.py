@@ -129,9 +129,10 @@ class GraphGenerator(nn.Module):
         """Discrete (straight-through) one-hot graphs for the critic."""
         return self.decoder.head.relaxed(*self.decoder.logits(self.latent(batch_size)))
 
-    def probabilities(self, batch_size: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """Node and edge type probabilities for sampling."""
-        return self.decoder.head.probabilities(*self.decoder.logits(self.latent(batch_size)))
+    def probabilities(self, batch_size: int, fixed_latent: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+        """Node and edge type probabilities for sampling; fixed_latent: all from one latent vector."""
+        latent = self.latent(1).expand(batch_size, -1) if fixed_latent else self.latent(batch_size)
+        return self.decoder.head.probabilities(*self.decoder.logits(latent))
 
 
 class RelationalGraphCritic(nn.Module):

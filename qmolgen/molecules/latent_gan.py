@@ -1,0 +1,91 @@
+"""LatentGAN for molecules (Prykhodko et al. 2019): a generator maps the latent source to autoencoder codes, a
+critic tells them from the codes of real molecules, and the autoencoder's greedy decoder turns a code into
+one molecule. The latent source (quantum circuit, Gaussian, size-matched control) is therefore the only
+randomness in a sample: one latent vector is one molecule.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from qmolgen.molecules.sequence_model import SequenceDecoder, SequenceEncoder
+from qmolgen.molecules.tokens import Vocabulary
+
+
+def leaky_mlp(sizes: list[int]) -> nn.Sequential:
+    layers = []
+    for a, b in zip(sizes[:-1], sizes[1:]):
+        layers += [nn.Linear(a, b), nn.LeakyReLU(0.2)]
+    return nn.Sequential(*layers)
+
+
+class CodeGenerator(nn.Module):
+    """Latent source -> MLP -> code in [-1, 1] (the autoencoder's code range) -> frozen sequence decoder.
+
+    The trainer sees `generator(batch) -> (codes,)`; sampling decodes codes with `decoder`, whose weights are
+    part of this module's state so a saved model is self-contained (they are frozen: not trained by the GAN
+    and not counted as its parameters).
+    """
+
+    def __init__(self, latent: nn.Module, code_dim: int, hidden: list[int], decoder: SequenceDecoder):
+        super().__init__()
+        self.latent = latent
+        self.net = nn.Sequential(leaky_mlp([latent.dim, *hidden]), nn.Linear(hidden[-1], code_dim), nn.Tanh())
+        self.decoder = decoder
+        self.decoder.requires_grad_(False)
+
+    def codes(self, latent: torch.Tensor) -> torch.Tensor:
+        return self.net(latent)
+
+    def forward(self, batch_size: int) -> tuple[torch.Tensor]:
+        return (self.codes(self.latent(batch_size)),)
+
+
+class CodeCritic(nn.Module):
+    """MLP critic on autoencoder codes (no normalisation layer: the gradient penalty is per sample)."""
+
+    pack = 1
+
+    def __init__(self, code_dim: int, hidden: list[int]):
+        super().__init__()
+        self.net = nn.Sequential(leaky_mlp([code_dim, *hidden]), nn.Linear(hidden[-1], 1))
+
+    def forward(self, codes: torch.Tensor) -> torch.Tensor:
+        return self.net(codes).squeeze(1)
+
+
+class LanguageModel(nn.Module):
+    """An unconditional sequence model sampled token by token: the no-latent baseline. Trained by maximum
+    likelihood (molecules/pretrain.py), not adversarially."""
+
+    def __init__(self, decoder: SequenceDecoder):
+        super().__init__()
+        self.decoder = decoder
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        return self.decoder(tokens)
+
+
+@torch.no_grad()
+def encode_codes(encoder: SequenceEncoder, tokens: torch.Tensor, batch_size: int = 2000) -> torch.Tensor:
+    """Codes of real molecules (no noise), in batches."""
+    encoder.eval()
+    return torch.cat([encoder(tokens[i:i + batch_size]) for i in range(0, len(tokens), batch_size)])
+
+
+@torch.no_grad()
+def decode_codes(decoder: SequenceDecoder, vocab: Vocabulary, codes: torch.Tensor | None, max_length: int,
+                 n: int | None = None, greedy: bool = True, temperature: float = 1.0,
+                 batch_size: int = 2000) -> list[str]:
+    """SMILES strings decoded from codes (greedy: one molecule per code), or n unconditional samples when
+    codes is None (a language model). Strings may be empty or unparsable; callers count them."""
+    decoder.eval()
+    total = len(codes) if codes is not None else n
+    out = []
+    for start in range(0, total, batch_size):
+        part = None if codes is None else codes[start:start + batch_size]
+        size = min(batch_size, total - start)
+        ids = decoder.generate(size, max_length + 1, part, greedy=greedy, temperature=temperature)
+        out += vocab.decode(ids.cpu().numpy())
+    return out

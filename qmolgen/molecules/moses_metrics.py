@@ -1,0 +1,143 @@
+"""MOSES benchmark metrics (Polykovskiy et al. 2020) for generated molecules against a reference set.
+
+Written from the paper's definitions because the reference implementation (molsets 0.3.1) no longer imports
+with current RDKit (it needs `rdkit.six`); each metric is checked on known cases in tests/test_moses_metrics.py.
+The medicinal-chemistry (MCF) and PAINS SMARTS are MOSES's own files, shipped in datasets/moses_filters/.
+
+    unique@k   distinct canonical SMILES among the first k valid samples, / k
+    SNN        mean over samples of the highest Tanimoto similarity (Morgan r=2, 1024 bits) to any reference
+    Frag       cosine similarity of BRICS-fragment count vectors (samples vs reference)
+    Scaff      cosine similarity of Bemis-Murcko scaffold count vectors (scaffolds with >= 2 rings)
+    filters    share of valid samples passing MOSES's filters: no ring of >= 8 atoms, no charge, only
+               C N S O F Cl Br H, no MCF or PAINS match
+"""
+
+from __future__ import annotations
+
+import csv
+from collections import Counter
+from functools import lru_cache
+
+import numpy as np
+import torch
+from rdkit import Chem, DataStructs
+from rdkit.Chem import AllChem, rdFingerprintGenerator
+from rdkit.Chem.Scaffolds import MurckoScaffold
+
+from qmolgen import cache
+from qmolgen.resources import datasets_dir
+
+ALLOWED_ATOMS = {"C", "N", "S", "O", "F", "Cl", "Br", "H"}
+_MORGAN_1024 = rdFingerprintGenerator.GetMorganGenerator(radius=2, fpSize=1024)
+
+
+@lru_cache(maxsize=1)
+def _filter_patterns() -> list[Chem.Mol]:
+    folder = datasets_dir() / "moses_filters"
+    with (folder / "mcf.csv").open(newline="") as handle:
+        smarts = [row["smarts"] for row in csv.DictReader(handle)]
+    with (folder / "wehi_pains.csv").open(newline="") as handle:
+        smarts += [row[0].strip() for row in csv.reader(handle) if row]
+    return [Chem.MolFromSmarts(s) for s in smarts]
+
+
+def passes_filters(mol: Chem.Mol) -> bool:
+    """MOSES's filters (module docstring) for one sanitised molecule."""
+    if any(len(ring) >= 8 for ring in mol.GetRingInfo().AtomRings()):
+        return False
+    if any(a.GetFormalCharge() != 0 or a.GetSymbol() not in ALLOWED_ATOMS for a in mol.GetAtoms()):
+        return False
+    with_h = Chem.AddHs(mol)
+    return not any(with_h.HasSubstructMatch(p) for p in _filter_patterns())
+
+
+def fingerprints(mols: list[Chem.Mol]) -> np.ndarray:
+    """(N, 1024) uint8 Morgan bits (radius 2), MOSES's fingerprint for SNN."""
+    out = np.zeros((len(mols), 1024), dtype=np.uint8)
+    for i, mol in enumerate(mols):
+        DataStructs.ConvertToNumpyArray(_MORGAN_1024.GetFingerprint(mol), out[i])
+    return out
+
+
+def fragments(mol: Chem.Mol) -> list[str]:
+    return Chem.MolToSmiles(AllChem.FragmentOnBRICSBonds(mol)).split(".")
+
+
+def scaffold(mol: Chem.Mol, min_rings: int = 2) -> str | None:
+    try:
+        core = MurckoScaffold.GetScaffoldForMol(mol)
+    except (ValueError, RuntimeError):
+        return None
+    smiles = Chem.MolToSmiles(core)
+    return smiles if smiles and core.GetRingInfo().NumRings() >= min_rings else None
+
+
+def cosine_similarity(a: Counter, b: Counter) -> float | None:
+    if not a or not b:
+        return None
+    keys = sorted(set(a) | set(b))
+    va = np.array([a.get(k, 0) for k in keys], dtype=float)
+    vb = np.array([b.get(k, 0) for k in keys], dtype=float)
+    return float(va @ vb / np.linalg.norm(va) / np.linalg.norm(vb))
+
+
+def nearest_similarity(generated: np.ndarray, reference: np.ndarray, block: int = 2048) -> np.ndarray:
+    """For each generated fingerprint, its highest Tanimoto similarity to any reference fingerprint."""
+    ref = torch.from_numpy(reference).float()
+    ref_bits = ref.sum(1)
+    best = []
+    for start in range(0, len(generated), block):
+        gen = torch.from_numpy(generated[start:start + block]).float()
+        top = torch.zeros(len(gen))
+        for r in range(0, len(ref), 50_000):  # bounded memory: (block x 50,000) floats at a time
+            inter = gen @ ref[r:r + 50_000].T
+            union = gen.sum(1, keepdim=True) + ref_bits[None, r:r + 50_000] - inter
+            sim = torch.where(union > 0, inter / union.clamp_min(1), torch.ones_like(inter))
+            top = torch.maximum(top, sim.max(1).values)
+        best.append(top)
+    return torch.cat(best).numpy()
+
+
+class ReferenceStats:
+    """What the metrics need of a reference set (fingerprints, fragment and scaffold counts), computed once
+    and cached on disk by the set's contents."""
+
+    def __init__(self, smiles: list[str], digest: str):
+        name = cache.key("moses-reference", smiles=digest)
+        hit = cache.load(name)
+        if hit is None:
+            mols = [m for m in (Chem.MolFromSmiles(s) for s in smiles) if m is not None]
+            frags = Counter(f for m in mols for f in fragments(m))
+            scaffs = Counter(s for s in map(scaffold, mols) if s)
+            hit = {"fingerprints": np.packbits(fingerprints(mols), axis=1),
+                   "frag_keys": np.array(list(frags)), "frag_counts": np.array(list(frags.values())),
+                   "scaff_keys": np.array(list(scaffs)), "scaff_counts": np.array(list(scaffs.values()))}
+            cache.store(name, **hit)
+        self.fingerprints = np.unpackbits(hit["fingerprints"], axis=1)[:, :1024]
+        self.fragments = Counter(dict(zip(map(str, hit["frag_keys"]), map(int, hit["frag_counts"]))))
+        self.scaffolds = Counter(dict(zip(map(str, hit["scaff_keys"]), map(int, hit["scaff_counts"]))))
+
+
+def unique_at(valid: list[str], k: int) -> float | None:
+    """unique@k: None when fewer than k valid samples exist (the metric is undefined there)."""
+    if len(valid) < k:
+        return None
+    return len(set(valid[:k])) / k
+
+
+def moses_metrics(valid: list[str], reference: ReferenceStats, suffix: str) -> dict:
+    """SNN, Frag and Scaff of valid canonical SMILES against one reference set, keys ending in `suffix`."""
+    mols = [Chem.MolFromSmiles(s) for s in valid]
+    if not mols:
+        return {f"snn{suffix}": None, f"frag{suffix}": None, f"scaff{suffix}": None}
+    snn = float(nearest_similarity(fingerprints(mols), reference.fingerprints).mean())
+    frags = Counter(f for m in mols for f in fragments(m))
+    scaffs = Counter(s for s in map(scaffold, mols) if s)
+    return {f"snn{suffix}": snn, f"frag{suffix}": cosine_similarity(frags, reference.fragments),
+            f"scaff{suffix}": cosine_similarity(scaffs, reference.scaffolds)}
+
+
+def filters_rate(valid: list[str]) -> float | None:
+    if not valid:
+        return None
+    return sum(passes_filters(Chem.MolFromSmiles(s)) for s in valid) / len(valid)

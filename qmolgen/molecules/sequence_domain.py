@@ -1,0 +1,244 @@
+"""The molecule domain with a sequence decoder (generator.decoder=sequence), as the trainer sees it.
+
+Generator kinds:
+    hybrid          quantum circuit latent -> MLP -> autoencoder code -> greedy GRU decoder (LatentGAN)
+    classical       Gaussian latent of the circuit's latent size -> the same MLP and decoder
+    size_matched    uniform noise -> tanh MLP with <= the circuit's parameter count -> the same MLP and decoder
+    language_model  no latent and no critic: the decoder alone trained by maximum likelihood and sampled token
+                    by token (the strong classical reference every comparison needs)
+
+Before the GAN trains, the autoencoder is pretrained (or loaded from the cache) on the training split and the
+training molecules are encoded once: the critic compares generated codes with those.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+
+import numpy as np
+import pandas as pd
+import torch
+
+from qmolgen.errors import ConfigError
+from qmolgen.molecules.domain import latent_usage, samples_table, write_molecule_outputs
+from qmolgen.molecules.files import write_grid
+from qmolgen.molecules.latent_gan import (CodeCritic, CodeGenerator, LanguageModel, decode_codes,
+                                          encode_codes)
+from qmolgen.molecules.metrics import classify, evaluate_smiles, fcd_score
+from qmolgen.molecules.moses_metrics import ReferenceStats, filters_rate, moses_metrics, unique_at
+from qmolgen.molecules.pretrain import PretrainSettings, fit_sequence_model
+from qmolgen.molecules.sequence_model import SequenceAutoencoder, SequenceDecoder, sequence_loss
+from qmolgen.molecules.sequences import SequenceData, load_sequences
+from qmolgen.molecules.tokens import Vocabulary, canonical_or_none
+from qmolgen.quantum.latent import latent_source
+
+log = logging.getLogger("qmolgen")
+
+KINDS = ("hybrid", "classical", "size_matched", "language_model")
+FIXED_LATENT_SAMPLES = 1000
+
+
+class SequenceMoleculeDomain:
+    """Everything the shared trainer, the CLI and the benchmark need for sequence-decoded molecules."""
+
+    name = "molecules"
+
+    def __init__(self, config: dict, spec: dict | None = None):
+        kind = config["generator"]["kind"]
+        if kind not in KINDS:
+            raise ConfigError(f"generator.kind must be one of {KINDS} with generator.decoder=sequence; got "
+                              f"{kind!r} (quantum_patch needs generator.decoder=graph)")
+        self.config, self.kind = config, kind
+        self.spec = spec
+        self.vocab = Vocabulary(spec["tokens"][3:], spec["language"]) if spec else None
+        self.data: SequenceData | None = None
+        self.network = None  # the pretrained autoencoder or language model, once load_data has run
+        self.pretrain_report: dict = {}
+        self._train_set: set[str] | None = None
+        self.progress = True  # pretraining's progress bar; the CLI turns it off with --quiet
+
+    @property
+    def adversarial(self) -> bool:
+        """Whether the shared adversarial trainer trains this generator (not the language model)."""
+        return self.kind != "language_model"
+
+    # -- data and pretraining --------------------------------------------------------------------------
+    def load_data(self) -> tuple[torch.Tensor, ...]:
+        d, a = self.config["data"], self.config["autoencoder"]
+        if not d.get("path"):
+            raise ConfigError("data.path is not set: pass data.path=my.smi (a SMILES file or a CSV with a "
+                              "'smiles' column) or use the qm9 or moses recipe")
+        self.data = load_sequences(d["path"], a["language"], d["atom_types"], d["max_atoms"], d["max_length"],
+                                   d["graph_filter"], d["skip_invalid"], d["split_seed"], d["limit"])
+        self.vocab = self.data.vocab
+        self.spec = {"language": a["language"], "tokens": self.vocab.tokens, "max_length": self.data.max_length}
+        self._train_set = set(self.data.subset("train"))
+        train_tokens = self.data.tokens[self.data.split["train"]]
+        log.info("data: %d molecules used of %d lines (%d train); %d %s tokens, longest %d",
+                 self.data.report.n_used, self.data.report.n_lines, len(train_tokens), len(self.vocab),
+                 a["language"], self.data.max_length)
+        if not self.adversarial:
+            return (train_tokens,)
+        self.network = self._pretrain(SequenceAutoencoder(len(self.vocab), a["code_dim"], a["hidden"], a["layers"],
+                                                          a["code_noise"]), "autoencoder", train_tokens)
+        codes = encode_codes(self.network.encoder, train_tokens)
+        return (codes,)
+
+    def _settings(self, seed: int) -> PretrainSettings:
+        a = self.config["autoencoder"]
+        return PretrainSettings(a["epochs"], a["batch_size"], a["lr"], a["steps_per_epoch"], seed)
+
+    def _pretrain(self, network, kind: str, train_tokens: torch.Tensor, seed: int | None = None):
+        a, d = self.config["autoencoder"], self.config["data"]
+        seed = a["seed"] if seed is None else seed
+        key = {"molecules": _digest(self.data.smiles), "split": d["split_seed"],
+               "architecture": {k: a[k] for k in ("language", "code_dim", "hidden", "layers", "code_noise")},
+               "max_length": self.data.max_length}
+        score = self._reconstruction if kind == "autoencoder" else self._likelihood
+        self.pretrain_report = fit_sequence_model(kind, network, train_tokens, self._settings(seed), key, score,
+                                                  self.progress)
+        return network
+
+    def _reconstruction(self, autoencoder: SequenceAutoencoder) -> dict:
+        """Share of held-out (validation) molecules that decode back to themselves, at most 2,000 of them."""
+        idx = self.data.split["valid"][:2000]
+        codes = encode_codes(autoencoder.encoder, self.data.tokens[idx])
+        decoded = decode_codes(autoencoder.decoder, self.vocab, codes, self.data.max_length)
+        exact = [canonical_or_none(s) == self.data.smiles[i] for s, i in zip(decoded, idx)]
+        return {"reconstruction_valid": float(np.mean(exact))}
+
+    def _likelihood(self, model: LanguageModel) -> dict:
+        idx = self.data.split["valid"][:2000]
+        tokens = self.data.tokens[idx]
+        with torch.no_grad():
+            return {"loss_valid": float(sequence_loss(model(tokens), tokens))}
+
+    def fit_likelihood(self, generator: LanguageModel, dataset: tuple[torch.Tensor, ...]) -> dict:
+        """Train the language model (cached like the autoencoder, seeded by the run's seed)."""
+        self._pretrain(generator, "language_model", dataset[0], seed=self.config["seed"])
+        return self.pretrain_report
+
+    def data_report(self) -> dict:
+        report = self.data.report.to_dict()
+        report.update({"language": self.vocab.language, "vocabulary": len(self.vocab),
+                       "max_length": self.data.max_length,
+                       "split": {k: len(v) for k, v in self.data.split.items()}})
+        if self.adversarial:
+            report["autoencoder"] = {k: v for k, v in self.pretrain_report.items() if k != "history"}
+        return report
+
+    def spec_dict(self) -> dict:
+        return dict(self.spec)
+
+    @staticmethod
+    def spec_from_dict(d: dict) -> dict:
+        return {"language": d["language"], "tokens": list(d["tokens"]), "max_length": int(d["max_length"])}
+
+    # -- networks --------------------------------------------------------------------------------------
+    def _decoder(self, code_dim: int) -> SequenceDecoder:
+        a = self.config["autoencoder"]
+        return SequenceDecoder(len(self.vocab), code_dim, a["hidden"], a["layers"])
+
+    def build_generator(self):
+        a, g = self.config["autoencoder"], self.config["generator"]
+        if not self.adversarial:
+            return LanguageModel(self._decoder(0))
+        decoder = self._decoder(a["code_dim"])
+        if self.network is not None:
+            decoder.load_state_dict(self.network.decoder.state_dict())
+        return CodeGenerator(latent_source(self.kind, self.config["quantum"]), a["code_dim"], list(g["hidden"]),
+                             decoder)
+
+    def build_critic(self) -> CodeCritic | None:
+        if not self.adversarial:
+            return None
+        return CodeCritic(self.config["autoencoder"]["code_dim"], list(self.config["critic"]["hidden"]))
+
+    def real_to_input(self, batch: tuple[torch.Tensor]) -> tuple[torch.Tensor]:
+        return batch
+
+    # -- sampling and metrics --------------------------------------------------------------------------
+    def sample_strings(self, generator, n: int, fixed_latent: bool = False) -> list[str]:
+        """n decoded strings (SMILES, possibly invalid). fixed_latent: every sample from one latent vector,
+        which tells whether the latent decides the molecule (a deterministic decoder gives one molecule)."""
+        max_length = self.spec["max_length"]
+        generator.eval()
+        if not self.adversarial:
+            if fixed_latent:  # no latent: the language model's randomness is its token draws
+                return []
+            temperature = self.config["sample"]["temperature"]
+            return decode_codes(generator.decoder, self.vocab, None, max_length, n=n, greedy=False,
+                                temperature=temperature)
+        with torch.no_grad():
+            latent = generator.latent(1 if fixed_latent else n)
+            codes = generator.codes(latent.expand(n, -1))
+        return decode_codes(generator.decoder, self.vocab, codes, max_length)
+
+    def _score(self, strings: list[str], reference: list[str], fcd: bool, properties: bool = True) -> dict:
+        return evaluate_smiles(strings, self._train_set, reference, with_fcd=fcd, with_properties=properties)
+
+    def epoch_metrics(self, generator) -> dict:
+        """Metrics of a few samples after every epoch; FCD (with evaluate.fcd) against the validation split."""
+        e = self.config["evaluate"]
+        metrics = self._score(self.sample_strings(generator, e["epoch_samples"]), self.data.subset("valid"),
+                              e["fcd"], properties=False)
+        if "fcd" in metrics:
+            metrics["val_fcd"] = metrics.pop("fcd")
+        return {k: metrics[k] for k in ("validity", "uniqueness", "novelty", "vun", "int_div", "val_fcd")
+                if k in metrics}
+
+    def final_metrics(self, generator) -> dict:
+        """The full report on evaluate.final_samples samples against the test split, the latent-usage check,
+        and the autoencoder's reconstruction accuracy on the test split."""
+        e = self.config["evaluate"]
+        strings = self.sample_strings(generator, e["final_samples"])
+        metrics = self._score(strings, self.data.subset("test"), e["fcd"])
+        metrics["repair"] = "none"  # nothing is changed after decoding: validity is the decoder's own
+        metrics.update(self._moses_metrics(strings, e["fcd"]))
+        n_fixed = min(FIXED_LATENT_SAMPLES, e["final_samples"])
+        fixed = self.sample_strings(generator, n_fixed, fixed_latent=True)
+        if fixed:
+            metrics.update(latent_usage(fixed))
+        if self.adversarial:
+            idx = self.data.split["test"][:2000]
+            codes = encode_codes(self.network.encoder, self.data.tokens[idx])
+            decoded = decode_codes(self.network.decoder, self.vocab, codes, self.data.max_length)
+            metrics["reconstruction_test"] = float(np.mean([canonical_or_none(s) == self.data.smiles[i]
+                                                            for s, i in zip(decoded, idx)]))
+        return metrics
+
+    def _moses_metrics(self, strings: list[str], with_fcd: bool) -> dict:
+        """MOSES's metrics of the valid samples (in sample order) against the test split, and against the
+        scaffold test split where the dataset has one (MOSES); with FCD, the training molecules' own FCD under
+        the same protocol (as many of them as samples) as the floor."""
+        canonical, _, strict = classify(strings)
+        valid = [c for c, ok in zip(canonical, strict) if ok]
+        out = {"unique@1k": unique_at(valid, 1000), "unique@10k": unique_at(valid, 10_000),
+               "filters": filters_rate(valid)}
+        for split, suffix in (("test", "/Test"), ("test_scaffolds", "/TestSF")):
+            if split not in self.data.split:
+                continue
+            reference = self.data.subset(split)
+            out.update(moses_metrics(valid, ReferenceStats(reference, _digest(reference)), suffix))
+            if with_fcd and split != "test":  # FCD/Test is `fcd`
+                out[f"fcd{suffix}"] = fcd_score(valid, reference)
+        if with_fcd:
+            train = self.data.subset("train")
+            pick = np.random.default_rng(0).choice(len(train), min(len(strings), len(train)), replace=False)
+            out["fcd_train_floor"] = fcd_score([train[i] for i in np.sort(pick)], self.data.subset("test"))
+        return out
+
+    def sample(self, generator, n: int) -> pd.DataFrame:
+        strings = self.sample_strings(generator, n)
+        return samples_table([(canonical_or_none(s), s) for s in strings])
+
+    def write_samples(self, table: pd.DataFrame, path: str | None, force: bool = False) -> str:
+        return write_molecule_outputs(table, path, force)
+
+    def write_preview(self, generator, path, n: int = 24) -> None:
+        write_grid(self.sample(generator, n).smiles.tolist(), path, force=True)
+
+
+def _digest(smiles: list[str]) -> str:
+    return hashlib.sha256("\n".join(smiles).encode()).hexdigest()

@@ -1,0 +1,112 @@
+"""Sequence networks for molecules: a GRU autoencoder (tokens -> code -> tokens, greedy decoding, so one
+code is one molecule) and the same decoder without a code, a language model (the strong no-latent baseline).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence
+
+BOS_INDEX, EOS_INDEX, PAD_INDEX = 1, 2, 0
+
+
+class SequenceEncoder(nn.Module):
+    """Tokens (B, T) -> code (B, code_dim) in [-1, 1]: a bidirectional GRU's final states through tanh."""
+
+    def __init__(self, vocab_size: int, code_dim: int, hidden: int, embed: int = 64):
+        super().__init__()
+        self.embed = nn.Embedding(vocab_size, embed, padding_idx=PAD_INDEX)
+        self.gru = nn.GRU(embed, hidden, batch_first=True, bidirectional=True)
+        self.out = nn.Linear(2 * hidden, code_dim)
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        lengths = (tokens != PAD_INDEX).sum(1).cpu()
+        packed = pack_padded_sequence(self.embed(tokens), lengths, batch_first=True, enforce_sorted=False)
+        _, h = self.gru(packed)  # (2, B, hidden): the last state of each direction
+        return torch.tanh(self.out(torch.cat([h[0], h[1]], dim=1)))
+
+
+class SequenceDecoder(nn.Module):
+    """Code (B, code_dim) -> next-token logits, with the code as the GRU's initial state and as an input at
+    every step (so long molecules do not forget it). code_dim = 0 makes it an unconditional language model.
+    """
+
+    def __init__(self, vocab_size: int, code_dim: int, hidden: int, layers: int = 2, embed: int = 64):
+        super().__init__()
+        self.code_dim, self.hidden, self.layers = code_dim, hidden, layers
+        self.embed = nn.Embedding(vocab_size, embed, padding_idx=PAD_INDEX)
+        self.gru = nn.GRU(embed + code_dim, hidden, num_layers=layers, batch_first=True)
+        self.out = nn.Linear(hidden, vocab_size)
+        if code_dim:
+            self.initial = nn.Linear(code_dim, layers * hidden)
+        else:
+            self.initial_state = nn.Parameter(torch.zeros(layers, 1, hidden))
+
+    def _start(self, code: torch.Tensor | None, batch: int) -> torch.Tensor:
+        if not self.code_dim:
+            return self.initial_state.expand(-1, batch, -1).contiguous()
+        return torch.tanh(self.initial(code)).view(batch, self.layers, self.hidden).transpose(0, 1).contiguous()
+
+    def _inputs(self, tokens: torch.Tensor, code: torch.Tensor | None) -> torch.Tensor:
+        x = self.embed(tokens)
+        if self.code_dim:
+            x = torch.cat([x, code[:, None, :].expand(-1, x.shape[1], -1)], dim=2)
+        return x
+
+    def forward(self, tokens: torch.Tensor, code: torch.Tensor | None = None) -> torch.Tensor:
+        """Teacher-forced logits (B, T - 1, V) for predicting tokens[:, 1:] from tokens[:, :-1]."""
+        state = self._start(code, len(tokens))
+        out, _ = self.gru(self._inputs(tokens[:, :-1], code), state)
+        return self.out(out)
+
+    @torch.no_grad()
+    def generate(self, n: int, max_steps: int, code: torch.Tensor | None = None, greedy: bool = True,
+                 temperature: float = 1.0) -> torch.Tensor:
+        """(n, max_steps) token indices after <bos>; rows stop at <eos> and are padded after it.
+
+        greedy: take the most likely token at every step, so a code decodes to one molecule; otherwise draw
+        each token from the softmax at `temperature` (how a language model samples).
+        """
+        state = self._start(code, n)
+        token = torch.full((n, 1), BOS_INDEX, dtype=torch.long, device=state.device)
+        done = torch.zeros(n, dtype=torch.bool, device=state.device)
+        out = torch.full((n, max_steps), PAD_INDEX, dtype=torch.long, device=state.device)
+        for step in range(max_steps):
+            h, state = self.gru(self._inputs(token, code), state)
+            logits = self.out(h[:, 0])
+            logits[:, PAD_INDEX] = -torch.inf  # never emitted: a molecule ends with <eos>
+            if greedy:
+                token = logits.argmax(1, keepdim=True)
+            else:
+                token = torch.multinomial(F.softmax(logits / temperature, dim=1), 1)
+            token = token.masked_fill(done[:, None], PAD_INDEX)
+            out[:, step] = token[:, 0]
+            done |= token[:, 0] == EOS_INDEX
+            if done.all():
+                break
+        return out
+
+
+class SequenceAutoencoder(nn.Module):
+    """Encoder + decoder, trained to reconstruct tokens from a noisy code (noise keeps nearby codes decoding
+    to valid, similar molecules, which is what a GAN producing codes needs)."""
+
+    def __init__(self, vocab_size: int, code_dim: int = 64, hidden: int = 256, layers: int = 2,
+                 code_noise: float = 0.1):
+        super().__init__()
+        self.code_noise = code_noise
+        self.encoder = SequenceEncoder(vocab_size, code_dim, hidden)
+        self.decoder = SequenceDecoder(vocab_size, code_dim, hidden, layers)
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        code = self.encoder(tokens)
+        if self.training and self.code_noise:
+            code = code + self.code_noise * torch.randn_like(code)
+        return self.decoder(tokens, code)
+
+
+def sequence_loss(logits: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
+    """Mean cross-entropy of next-token predictions over the real (non-pad) positions."""
+    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tokens[:, 1:].reshape(-1), ignore_index=PAD_INDEX)

@@ -1,0 +1,135 @@
+"""Molecules as sequences: tokens, the sequence data loader, the autoencoder and the LatentGAN run."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from qmolgen.errors import DataError
+from qmolgen.model import GenerativeModel
+from qmolgen.molecules.pretrain import PretrainSettings, fit_sequence_model
+from qmolgen.molecules.sequence_model import SequenceAutoencoder
+from qmolgen.molecules.sequences import load_sequences
+from qmolgen.molecules.tokens import Vocabulary, canonical_or_none, detokenize, tokenize
+
+ASPIRIN = "CC(=O)Oc1ccccc1C(=O)O"
+
+
+def test_selfies_and_smiles_tokens_round_trip_aspirin():
+    for language in ("selfies", "smiles"):
+        tokens = tokenize(ASPIRIN, language)
+        assert canonical_or_none(detokenize(tokens, language)) == canonical_or_none(ASPIRIN)
+    assert tokenize("ClC[NH3+]Br", "smiles") == ["Cl", "C", "[NH3+]", "Br"]
+    assert tokenize(ASPIRIN, "selfies")[:3] == ["[C]", "[C]", "[=Branch1]"]
+
+
+def test_vocabulary_encodes_padded_rows_and_decodes_them_back():
+    sequences = [tokenize(s, "selfies") for s in (ASPIRIN, "CCO", "c1ccccc1")]
+    vocab = Vocabulary.from_sequences(sequences, "selfies")
+    ids = vocab.encode(sequences, max(map(len, sequences)))
+    assert ids.shape == (3, max(map(len, sequences)) + 2)
+    assert (ids[:, 0] == 1).all() and ids[1, len(sequences[1]) + 1] == 2 and ids[1, -1] == 0
+    decoded = [canonical_or_none(s) for s in vocab.decode(ids)]
+    assert decoded == [canonical_or_none(s) for s in (ASPIRIN, "CCO", "c1ccccc1")]
+
+
+def _write(tmp_path, lines):
+    path = tmp_path / "mols.smi"
+    path.write_text("\n".join(lines) + "\n")
+    return str(path)
+
+
+def test_over_long_and_unparsable_molecules_are_reported_with_line_numbers(tmp_path):
+    lines = ["CCO", "CCN", "not_a_smiles", "CCCCCCCCCCCCCCCCCCCC", *["CC(C)O"] * 20]
+    path = _write(tmp_path, lines)
+    with pytest.raises(DataError) as error:
+        load_sequences(path, max_length=10)
+    message = str(error.value)
+    assert "1 of 24: SMILES could not be parsed by RDKit (lines 3)" in message
+    assert "1 of 24: longer than data.max_length=10 tokens (lines 4)" in message
+    assert "data.skip_invalid=true" in message
+    data = load_sequences(path, max_length=10, skip_invalid=True)
+    assert data.report.n_used == 22 and data.max_length == 10 and data.tokens.shape == (22, 12)
+    assert sorted(len(v) for v in data.split.values()) == [2, 2, 18]
+
+
+def test_graph_filter_keeps_the_graph_models_molecules_and_the_same_split(tmp_path, small_smi):
+    from qmolgen.molecules.data import load_molecules
+
+    path = _write(tmp_path, ["C[NH3+]", *small_smi.read_text().split()[:200]])
+    sequences = load_sequences(path, "selfies", ["C", "N", "O", "F"], 9, "auto", graph_filter=True,
+                               skip_invalid=True)
+    graphs = load_molecules(path, ["C", "N", "O", "F"], 9, skip_invalid=True)
+    assert sequences.report.problems == {"formal charges are not supported": [1]}
+    assert sequences.subset("test") == graphs.subset("test")
+
+
+def test_greedy_decoding_is_deterministic_so_one_code_is_one_molecule():
+    torch.manual_seed(0)
+    model = SequenceAutoencoder(vocab_size=12, code_dim=8, hidden=16).eval()
+    code = torch.rand(1, 8).expand(50, -1)
+    first = model.decoder.generate(50, 10, code)
+    assert (first == first[0]).all()
+    assert torch.equal(first, model.decoder.generate(50, 10, code))
+
+
+def test_pretraining_is_cached_and_a_killed_run_resumes_to_the_same_weights(tmp_path):
+    sequences = [tokenize(s, "selfies") for s in ("CCO", "CCN", "CC(C)O", "c1ccccc1", "CC(=O)O") * 20]
+    vocab = Vocabulary.from_sequences(sequences, "selfies")
+    tokens = torch.from_numpy(vocab.encode(sequences, max(map(len, sequences))))
+    settings = PretrainSettings(epochs=2, batch_size=16, steps_per_epoch=3, seed=5)
+
+    def build():
+        torch.manual_seed(0)
+        return SequenceAutoencoder(len(vocab), 8, 16)
+
+    whole = build()
+    report = fit_sequence_model("ae-test", whole, tokens, settings, {"run": "whole"}, progress=False)
+    assert report["cached"] is False and report["epochs"] == 2 and len(report["history"]) == 2
+    again = build()
+    assert fit_sequence_model("ae-test", again, tokens, settings, {"run": "whole"}, progress=False)["cached"]
+    assert all(torch.equal(a, b) for a, b in zip(whole.state_dict().values(), again.state_dict().values()))
+
+    def crash_after_first_epoch(model):
+        raise KeyboardInterrupt
+
+    killed = build()
+    with pytest.raises(KeyboardInterrupt):
+        fit_sequence_model("ae-test", killed, tokens, settings, {"run": "killed"}, crash_after_first_epoch, False)
+    resumed = build()
+    report = fit_sequence_model("ae-test", resumed, tokens, settings, {"run": "killed"}, progress=False)
+    assert report["cached"] is False and [r["epoch"] for r in report["history"]] == [1, 2]
+    for a, b in zip(whole.state_dict().values(), resumed.state_dict().values()):
+        assert torch.allclose(a, b, atol=1e-6)
+
+
+def test_trained_latent_gan_decides_the_molecule_by_its_latent(trained_sequence):
+    final = json.loads((trained_sequence / "final_metrics.json").read_text())
+    assert final["repair"] == "none" and final["distinct_latent_fixed"] == 1
+    assert final["validity"] > 0.5 and 0 <= final["reconstruction_test"] <= 1
+    report = json.loads((trained_sequence / "data_report.json").read_text())
+    assert report["language"] == "selfies" and report["autoencoder"]["epochs"] == 3
+    model = GenerativeModel.load(trained_sequence)
+    a, b = model.sample(100, seed=1), model.sample(100, seed=1)
+    assert a.smiles.tolist() == b.smiles.tolist()
+    assert a.smiles.nunique() > 1  # different latents, different molecules
+    with torch.no_grad():
+        latent = model.generator.latent(1).expand(20, -1)
+        codes = model.generator.codes(latent)
+    assert len(set(model.domain.sample_strings(model.generator, 20, fixed_latent=True))) == 1
+    assert torch.allclose(codes, codes[0].expand(20, -1))
+
+
+def test_language_model_baseline_trains_samples_and_reports_no_latent(small_smi, tmp_path_factory):
+    from tests.conftest import TINY_SEQUENCE, train_tiny
+
+    folder = train_tiny(tmp_path_factory, "molecules",
+                        [f"data.path={small_smi}", *TINY_SEQUENCE, "generator.kind=language_model"])
+    final = json.loads((folder / "final_metrics.json").read_text())
+    assert final["generator"] == "language_model" and "uniqueness_latent_fixed" not in final
+    assert final["params_quantum"] == 0 and final["validity"] > 0.5
+    assert len((folder / "metrics.jsonl").read_text().splitlines()) == 3  # one record per epoch
+    samples = GenerativeModel.load(folder).sample(50, seed=0)
+    assert samples.valid.mean() == pytest.approx(np.mean([canonical_or_none(s) is not None and "." not in s
+                                                          for s in samples.smiles]))
