@@ -201,14 +201,15 @@ class GenerativeModel:
         save_checkpoint({"config": self.config, "spec": self.domain.spec_dict(),
                          "generator": self.generator.state_dict()}, path, MODEL_FORMAT)
 
-    def sample(self, n: int, seed: int | None = None):
-        """n samples in the domain's form: molecules a table (smiles, valid, qed, logp, sa), images an
-        (n, 8, 8) array of pixels in [0, 1]."""
+    def sample(self, n: int, seed: int | None = None, **options):
+        """n samples in the domain's form: molecules a table (smiles, valid, qed, logp, sa; pass
+        properties=False to leave out the three property columns, the slow part), images an (n, 8, 8) array
+        of pixels in [0, 1], tables a DataFrame."""
         if n < 1:
             raise ConfigError(f"the number of samples must be >= 1; got {n}")
         if seed is not None:
             seed_everything(seed)
-        return self.domain.sample(self.generator, n)
+        return self.domain.sample(self.generator, n, **options)
 
     def write_preview(self, path: str | Path) -> None:
         self.domain.write_preview(self.generator, path)

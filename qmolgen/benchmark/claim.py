@@ -16,7 +16,9 @@ from dataclasses import dataclass
 from qmolgen.benchmark.plan import DomainMetrics
 
 HYBRID = "hybrid"
-RIVALS = ("classical", "quantum_patch")  # the classical GAN with the same decoder; the pure quantum GAN
+# The classical GAN with the same decoder, the pure quantum GAN, the size-matched classical control, and the
+# strongest classical reference for molecules: a language model with no latent and no GAN.
+RIVALS = ("classical", "quantum_patch", "size_matched", "language_model")
 BETTER, WORSE, TIED = "hybrid better", "hybrid worse", "within seed spread"
 
 

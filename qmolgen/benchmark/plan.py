@@ -38,7 +38,11 @@ DOMAIN_METRICS = {
     "molecules": DomainMetrics(
         Metric("fcd", "FCD", False), Metric("val_fcd", "FCD of the epoch's samples against the validation split", False),
         "1 − uniqueness: the share of valid molecules that repeat an earlier one",
-        (Metric("vun", "V·U·N", True),)),
+        (Metric("vun", "V·U·N", True), Metric("validity", "validity (no repair for sequence models)", True),
+         Metric("uniqueness", "uniqueness", True),
+         # Latent usage: 1/n when one latent vector gives one molecule; as high as `uniqueness` when the
+         # decoder ignores its latent.
+         Metric("uniqueness_latent_fixed", "uniqueness with the latent fixed (low = the latent decides)", False))),
     "images": DomainMetrics(
         Metric("fid", "FID (digits classifier)", False), Metric("fid", "FID (digits classifier) against the test split", False),
         "1 − coverage (Naeem et al. 2020, k = 5): the share of real test images with no generated image among their 5 nearest neighbours"),

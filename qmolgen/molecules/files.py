@@ -33,7 +33,7 @@ def write_molecules(table: pd.DataFrame, path: str, force: bool = False) -> str:
             writer = Chem.SDWriter(str(tmp))
             for row in valid.itertuples():
                 mol = Chem.MolFromSmiles(row.smiles)
-                for name in ("qed", "logp", "sa"):
+                for name in [c for c in ("qed", "logp", "sa") if c in table.columns]:
                     mol.SetDoubleProp(name.upper() if name != "logp" else "logP", float(getattr(row, name)))
                 writer.write(mol)
             writer.close()

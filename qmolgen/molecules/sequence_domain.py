@@ -229,9 +229,9 @@ class SequenceMoleculeDomain:
             out["fcd_train_floor"] = fcd_score([train[i] for i in np.sort(pick)], self.data.subset("test"))
         return out
 
-    def sample(self, generator, n: int) -> pd.DataFrame:
+    def sample(self, generator, n: int, properties: bool = True) -> pd.DataFrame:
         strings = self.sample_strings(generator, n)
-        return samples_table([(canonical_or_none(s), s) for s in strings])
+        return samples_table([(canonical_or_none(s), s) for s in strings], properties)
 
     def write_samples(self, table: pd.DataFrame, path: str | None, force: bool = False) -> str:
         return write_molecule_outputs(table, path, force)
