@@ -19,3 +19,19 @@ def test_circuit_angles_get_their_own_learning_rate(kind, circuit_params):
     assert rates == {lr: n for lr, n in expected.items() if n}  # the patch GAN has no classical group
     single = generator_groups(generator, TrainSettings(lr_generator=2e-4, lr_quantum=None))
     assert len(single) == 1 and sum(p.numel() for p in single[0]["params"]) == total
+
+
+def test_monitoring_settings_do_not_change_the_trained_weights(small_smi, tmp_path_factory):
+    """Per-epoch evaluation samples under its own random state: more or fewer monitoring samples, or none of
+    the molecule metrics' randomness, must leave the trained generator bit-identical."""
+    import torch
+
+    from tests.conftest import TINY_SEQUENCE, train_tiny
+
+    weights = []
+    for samples in (30, 120):
+        folder = train_tiny(tmp_path_factory, "molecules", [f"data.path={small_smi}", *TINY_SEQUENCE,
+                                                             f"evaluate.epoch_samples={samples}"])
+        weights.append(torch.load(folder / "model.pt", weights_only=True)["generator"])
+    assert weights[0].keys() == weights[1].keys()
+    assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])

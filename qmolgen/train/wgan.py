@@ -192,7 +192,11 @@ class AdversarialTrainer:
                 record["epsilon"] = self.privacy.epsilon()
             if self.evaluate is not None:
                 self.generator.eval()
-                record.update(self.evaluate(self.generator))
+                # Monitoring draws samples under its own random state, so evaluate settings never change
+                # what is trained (the same seed trains the same weights whatever is monitored).
+                with torch.random.fork_rng():
+                    torch.manual_seed(self.epoch)
+                    record.update(self.evaluate(self.generator))
             records.append(record)
             if self.on_epoch_end is not None:
                 self.on_epoch_end(self, record)
