@@ -125,6 +125,16 @@ def fcd_score(generated: list[str], reference: list[str]) -> float | None:
     return float(fcd.utils.calculate_frechet_distance(mu1, sigma1, mu2, sigma2))
 
 
+def reference_fcd(first: list[str], second: list[str]) -> float:
+    """FCD between two fixed sets (e.g. training molecules against the test split), both sides' ChemNet
+    statistics cached on disk: a floor that every run of a recipe shares is computed once."""
+    import fcd
+
+    mu1, sigma1 = _reference_stats(tuple(first))
+    mu2, sigma2 = _reference_stats(tuple(second))
+    return float(fcd.utils.calculate_frechet_distance(mu1, sigma1, mu2, sigma2))
+
+
 def evaluate_smiles(smiles: list[str | None], train: set[str] | None = None, reference: list[str] | None = None,
                     with_fcd: bool = True, with_properties: bool = True) -> dict:
     """All metrics of the module docstring for `smiles`.

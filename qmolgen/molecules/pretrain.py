@@ -116,7 +116,8 @@ def fit_sequence_model(kind: str, model: nn.Module, train_tokens: torch.Tensor, 
             model.eval()
             record = {"epoch": epoch, "loss": total / steps, "seconds": round(elapsed, 1)}
             if score is not None:
-                record.update(score(model))
+                with torch.random.fork_rng():  # scoring may sample: it must not move training's random stream
+                    record.update(score(model))
             history.append(record)
             log.info("%s epoch %s", kind, {k: round(v, 4) if isinstance(v, float) else v for k, v in record.items()})
             save_checkpoint({"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": epoch,

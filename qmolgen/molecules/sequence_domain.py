@@ -25,7 +25,7 @@ from qmolgen.molecules.domain import latent_usage, samples_table, write_molecule
 from qmolgen.molecules.files import write_grid
 from qmolgen.molecules.latent_gan import (CodeCritic, CodeGenerator, LanguageModel, decode_codes,
                                           encode_codes)
-from qmolgen.molecules.metrics import classify, evaluate_smiles, fcd_score
+from qmolgen.molecules.metrics import classify, evaluate_smiles, fcd_score, reference_fcd
 from qmolgen.molecules.moses_metrics import ReferenceStats, filters_rate, moses_metrics, unique_at
 from qmolgen.molecules.pretrain import PretrainSettings, fit_sequence_model
 from qmolgen.molecules.sequence_model import SequenceAutoencoder, SequenceDecoder, sequence_loss
@@ -109,10 +109,13 @@ class SequenceMoleculeDomain:
         return {"reconstruction_valid": float(np.mean(exact))}
 
     def _likelihood(self, model: LanguageModel) -> dict:
+        """The language model's loss on (up to 2,000) validation molecules, and the GAN runs' per-epoch sample
+        metrics (FCD against the validation split with evaluate.fcd), so convergence compares across models."""
         idx = self.data.split["valid"][:2000]
         tokens = self.data.tokens[idx]
         with torch.no_grad():
-            return {"loss_valid": float(sequence_loss(model(tokens), tokens))}
+            loss = float(sequence_loss(model(tokens), tokens))
+        return {"loss_valid": loss, **self.epoch_metrics(model)}
 
     def fit_likelihood(self, generator: LanguageModel, dataset: tuple[torch.Tensor, ...]) -> dict:
         """Train the language model (cached like the autoencoder, seeded by the run's seed)."""
@@ -226,7 +229,7 @@ class SequenceMoleculeDomain:
         if with_fcd:
             train = self.data.subset("train")
             pick = np.random.default_rng(0).choice(len(train), min(len(strings), len(train)), replace=False)
-            out["fcd_train_floor"] = fcd_score([train[i] for i in np.sort(pick)], self.data.subset("test"))
+            out["fcd_train_floor"] = reference_fcd([train[i] for i in np.sort(pick)], self.data.subset("test"))
         return out
 
     def sample(self, generator, n: int, properties: bool = True) -> pd.DataFrame:

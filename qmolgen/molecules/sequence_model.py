@@ -68,24 +68,48 @@ class SequenceDecoder(nn.Module):
 
         greedy: take the most likely token at every step, so a code decodes to one molecule; otherwise draw
         each token from the softmax at `temperature` (how a language model samples).
+
+        The GRU is stepped by hand with the same equations as nn.GRU (a test holds the two together): the
+        first layer's input projection is a table lookup per token plus one projection of the code per row,
+        and rows that have ended drop out of the batch, which together make sampling about twice as fast.
         """
-        state = self._start(code, n)
-        token = torch.full((n, 1), BOS_INDEX, dtype=torch.long, device=state.device)
-        done = torch.zeros(n, dtype=torch.bool, device=state.device)
-        out = torch.full((n, max_steps), PAD_INDEX, dtype=torch.long, device=state.device)
+        state = list(self._start(code, n).unbind(0))
+        device = state[0].device
+        w_ih, b_ih = self.gru.weight_ih_l0, self.gru.bias_ih_l0
+        embed_dim = self.embed.embedding_dim
+        token_gates = self.embed.weight @ w_ih[:, :embed_dim].T + b_ih  # (V, 3H): layer 0's input, per token
+        code_gates = code @ w_ih[:, embed_dim:].T if self.code_dim else None
+        token = torch.full((n,), BOS_INDEX, dtype=torch.long, device=device)
+        rows = torch.arange(n, device=device)  # the rows still being decoded
+        out = torch.full((n, max_steps), PAD_INDEX, dtype=torch.long, device=device)
         for step in range(max_steps):
-            h, state = self.gru(self._inputs(token, code), state)
-            logits = self.out(h[:, 0])
+            gates = token_gates[token] if code_gates is None else token_gates[token] + code_gates
+            x = None
+            for layer in range(self.layers):
+                if layer:
+                    gates = x @ getattr(self.gru, f"weight_ih_l{layer}").T + getattr(self.gru, f"bias_ih_l{layer}")
+                h = state[layer]
+                hidden_gates = h @ getattr(self.gru, f"weight_hh_l{layer}").T + getattr(self.gru, f"bias_hh_l{layer}")
+                i_r, i_z, i_n = gates.chunk(3, 1)
+                h_r, h_z, h_n = hidden_gates.chunk(3, 1)
+                r, z = torch.sigmoid(i_r + h_r), torch.sigmoid(i_z + h_z)
+                x = (1 - z) * torch.tanh(i_n + r * h_n) + z * h
+                state[layer] = x
+            logits = self.out(x)
             logits[:, PAD_INDEX] = -torch.inf  # never emitted: a molecule ends with <eos>
             if greedy:
-                token = logits.argmax(1, keepdim=True)
+                token = logits.argmax(1)
             else:
-                token = torch.multinomial(F.softmax(logits / temperature, dim=1), 1)
-            token = token.masked_fill(done[:, None], PAD_INDEX)
-            out[:, step] = token[:, 0]
-            done |= token[:, 0] == EOS_INDEX
-            if done.all():
+                token = torch.multinomial(F.softmax(logits / temperature, dim=1), 1)[:, 0]
+            out[rows, step] = token
+            going = token != EOS_INDEX
+            if not going.any():
                 break
+            if not going.all():
+                rows, token = rows[going], token[going]
+                state = [h[going] for h in state]
+                if code_gates is not None:
+                    code_gates = code_gates[going]
         return out
 
 
