@@ -79,6 +79,7 @@ def test_a_sweep_records_a_failed_run_goes_on_and_resumes_without_redoing_finish
         assert (tmp_path / f"digits_{chart}.png").stat().st_size > 1000
 
 
+@pytest.mark.slow
 def test_quick_benchmark_of_every_recipe_runs_end_to_end(tmp_path):
     """`qmolgen benchmark all --quick`: every model and peer of every recipe, one seed, a few minutes."""
     from click.testing import CliRunner

@@ -121,6 +121,7 @@ def test_trained_latent_gan_decides_the_molecule_by_its_latent(trained_sequence)
     assert torch.allclose(codes, codes[0].expand(20, -1))
 
 
+@pytest.mark.slow
 def test_language_model_baseline_trains_samples_and_reports_no_latent(small_smi, tmp_path_factory):
     from tests.conftest import TINY_SEQUENCE, train_tiny
 
@@ -152,3 +153,20 @@ def test_hand_stepped_decoding_agrees_with_the_teacher_forced_gru():
             length = int((tokens[row] != 0).sum())
             expected = logits[row, :length].argmax(-1)
             assert torch.equal(tokens[row, :length], expected)
+
+
+def test_evaluate_against_a_sequence_run_scores_its_test_molecules_as_themselves(trained_sequence, tmp_path):
+    """The test split scored against itself: every nearest neighbour is the molecule itself (SNN 1), the
+    fragment and scaffold profiles are identical (cosine 1), and novelty counts what the train split lacks."""
+    from qmolgen.molecules.evaluation import evaluate_file, reference_splits
+
+    splits, _ = reference_splits(str(trained_sequence))
+    assert set(splits) == {"train", "valid", "test"}
+    test = set(splits["test"])
+    novelty = len(test - set(splits["train"])) / len(test)  # QM9 repeats a few molecules: not exactly 1
+    path = tmp_path / "test.smi"
+    path.write_text("\n".join(splits["test"]) + "\n")
+    metrics = evaluate_file(str(path), str(trained_sequence), with_fcd=False)
+    assert metrics["snn/Test"] == pytest.approx(1.0) and metrics["frag/Test"] == pytest.approx(1.0)
+    assert metrics["novelty"] == pytest.approx(novelty) and metrics["validity"] == 1.0
+    assert metrics["unique@1k"] is None  # fewer than 1,000 molecules: undefined, not a number

@@ -21,6 +21,7 @@ def test_circuit_angles_get_their_own_learning_rate(kind, circuit_params):
     assert len(single) == 1 and sum(p.numel() for p in single[0]["params"]) == total
 
 
+@pytest.mark.slow
 def test_monitoring_settings_do_not_change_the_trained_weights(small_smi, tmp_path_factory):
     """Per-epoch evaluation samples under its own random state: more or fewer monitoring samples, or none of
     the molecule metrics' randomness, must leave the trained generator bit-identical."""

@@ -15,6 +15,7 @@ The medicinal-chemistry (MCF) and PAINS SMARTS are MOSES's own files, shipped in
 from __future__ import annotations
 
 import csv
+import hashlib
 from collections import Counter
 from functools import lru_cache
 
@@ -25,6 +26,7 @@ from rdkit.Chem import AllChem, rdFingerprintGenerator
 from rdkit.Chem.Scaffolds import MurckoScaffold
 
 from qmolgen import cache
+from qmolgen.molecules.metrics import classify, fcd_score, reference_fcd
 from qmolgen.resources import datasets_dir
 
 ALLOWED_ATOMS = {"C", "N", "S", "O", "F", "Cl", "Br", "H"}
@@ -141,3 +143,26 @@ def filters_rate(valid: list[str]) -> float | None:
     if not valid:
         return None
     return sum(passes_filters(Chem.MolFromSmiles(s)) for s in valid) / len(valid)
+
+
+def moses_report(samples: list[str | None], splits: dict[str, list[str]], with_fcd: bool = True) -> dict:
+    """The MOSES metrics of generated strings (in sample order; invalid ones are skipped) against a dataset's
+    canonical splits: 'test', optionally 'test_scaffolds' (the .../TestSF metrics), and 'train' for the FCD
+    floor: the FCD of as many training molecules as samples against the same test statistics (FCD/Test
+    itself is evaluate_smiles's `fcd`)."""
+    canonical, _, strict = classify(samples)
+    valid = [c for c, ok in zip(canonical, strict) if ok]
+    out = {"unique@1k": unique_at(valid, 1000), "unique@10k": unique_at(valid, 10_000), "filters": filters_rate(valid)}
+    for split, suffix in (("test", "/Test"), ("test_scaffolds", "/TestSF")):
+        if not splits.get(split):
+            continue
+        reference = splits[split]
+        digest = hashlib.sha256("\n".join(reference).encode()).hexdigest()
+        out.update(moses_metrics(valid, ReferenceStats(reference, digest), suffix))
+        if with_fcd and split != "test":
+            out[f"fcd{suffix}"] = fcd_score(valid, reference)
+    if with_fcd and splits.get("train") and splits.get("test"):
+        train = splits["train"]
+        pick = np.random.default_rng(0).choice(len(train), min(len(samples), len(train)), replace=False)
+        out["fcd_train_floor"] = reference_fcd([train[i] for i in np.sort(pick)], splits["test"])
+    return out

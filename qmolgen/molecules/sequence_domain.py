@@ -25,8 +25,8 @@ from qmolgen.molecules.domain import latent_usage, samples_table, write_molecule
 from qmolgen.molecules.files import write_grid
 from qmolgen.molecules.latent_gan import (CodeCritic, CodeGenerator, LanguageModel, decode_codes,
                                           encode_codes)
-from qmolgen.molecules.metrics import classify, evaluate_smiles, fcd_score, reference_fcd
-from qmolgen.molecules.moses_metrics import ReferenceStats, filters_rate, moses_metrics, unique_at
+from qmolgen.molecules.metrics import evaluate_smiles
+from qmolgen.molecules.moses_metrics import moses_report
 from qmolgen.molecules.pretrain import PretrainSettings, fit_sequence_model
 from qmolgen.molecules.sequence_model import SequenceAutoencoder, SequenceDecoder, sequence_loss
 from qmolgen.molecules.sequences import SequenceData, load_sequences
@@ -212,25 +212,8 @@ class SequenceMoleculeDomain:
         return metrics
 
     def _moses_metrics(self, strings: list[str], with_fcd: bool) -> dict:
-        """MOSES's metrics of the valid samples (in sample order) against the test split, and against the
-        scaffold test split where the dataset has one (MOSES); with FCD, the training molecules' own FCD under
-        the same protocol (as many of them as samples) as the floor."""
-        canonical, _, strict = classify(strings)
-        valid = [c for c, ok in zip(canonical, strict) if ok]
-        out = {"unique@1k": unique_at(valid, 1000), "unique@10k": unique_at(valid, 10_000),
-               "filters": filters_rate(valid)}
-        for split, suffix in (("test", "/Test"), ("test_scaffolds", "/TestSF")):
-            if split not in self.data.split:
-                continue
-            reference = self.data.subset(split)
-            out.update(moses_metrics(valid, ReferenceStats(reference, _digest(reference)), suffix))
-            if with_fcd and split != "test":  # FCD/Test is `fcd`
-                out[f"fcd{suffix}"] = fcd_score(valid, reference)
-        if with_fcd:
-            train = self.data.subset("train")
-            pick = np.random.default_rng(0).choice(len(train), min(len(strings), len(train)), replace=False)
-            out["fcd_train_floor"] = reference_fcd([train[i] for i in np.sort(pick)], self.data.subset("test"))
-        return out
+        """MOSES's metrics against the test split, and the scaffold test split where the dataset has one."""
+        return moses_report(strings, {name: self.data.subset(name) for name in self.data.split}, with_fcd)
 
     def sample(self, generator, n: int, properties: bool = True) -> pd.DataFrame:
         strings = self.sample_strings(generator, n)
