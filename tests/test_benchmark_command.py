@@ -48,12 +48,16 @@ def test_the_claim_is_judged_by_the_means_against_the_seed_spread():
     assert verdict([1.0], [0.5, 0.6], higher_is_better=True) == "needs 2+ seeds of each"
     metrics = DOMAIN_METRICS["images"]
     rows = [{"model": model, "seed": seed, "status": "ok", "quality": fid, "train_seconds": 100.0 + seed}
-            for model, fids in {"hybrid": (10.0, 11.0), "classical": (20.0, 21.0), "size_matched": (1.0, 1.0)}.items()
+            for model, fids in {"hybrid": (10.0, 11.0), "classical": (20.0, 21.0), "size_matched": (1.0, 1.0),
+                                "an_ablation": (1.0, 1.0)}.items()
             for seed, fid in enumerate(fids)]
     table = claim_table(rows, metrics)
-    assert "| FID (digits classifier) | hybrid better |" in table and "| training time (s) | within seed spread |" in table
-    assert "quantum_patch" not in table and "size_matched" not in table  # only the claim's rivals, when they ran
-    assert claim_summary(rows, metrics) == "vs classical: better on 1, within the spread on 1, worse on 0 of 2 axes"
+    assert "| axis | hybrid vs classical | hybrid vs size_matched |" in table
+    assert "| FID (digits classifier) | hybrid better | hybrid worse |" in table
+    assert "| training time (s) | within seed spread | within seed spread |" in table
+    assert "quantum_patch" not in table and "an_ablation" not in table  # only the claim's rivals, when they ran
+    assert claim_summary(rows, metrics) == ("vs classical: better on 1, within the spread on 1, worse on 0 of 2 axes; "
+                                            "vs size_matched: better on 0, within the spread on 1, worse on 1 of 2 axes")
 
 
 def test_a_sweep_records_a_failed_run_goes_on_and_resumes_without_redoing_finished_ones(tmp_path):
