@@ -93,6 +93,17 @@ class LoadReport:
             parts.append(f"{len(lines)} of {self.n_lines}: {reason} (lines {shown})")
         return "; ".join(parts)
 
+    def check(self, skip_invalid: bool, fix: str) -> None:
+        """Raise one DataError listing every problem line (with `fix`, how to mend them), or with
+        skip_invalid log them as left out; nothing happens when every line was used."""
+        if not self.problems:
+            return
+        message = f"{self.source}: {self.summary()}"
+        if not skip_invalid:
+            raise DataError(f"{message}. {fix}, or pass data.skip_invalid=true to leave them out (they are "
+                            "counted in data_report.json)")
+        log.warning("%s; left out (data.skip_invalid=true)", message)
+
     def to_dict(self) -> dict:
         return {"source": self.source, "n_lines": self.n_lines, "n_used": self.n_used,
                 "problems": {k: {"count": len(v), "lines": v[:100]} for k, v in self.problems.items()}}
@@ -191,12 +202,7 @@ def load_molecules(path: str, atom_types="auto", max_atoms="auto", skip_invalid:
         DataError: listing every problem line by reason, unless skip_invalid is set.
     """
     smiles, nodes, edges, report, spec = _encode_file(path, atom_types, max_atoms, limit, split_seed)
-    if report.problems:
-        message = f"{path}: {report.summary()}"
-        if not skip_invalid:
-            raise DataError(f"{message}. Fix those lines, change data.atom_types/data.max_atoms, "
-                            "or pass data.skip_invalid=true to leave them out (they are counted in data_report.json)")
-        log.warning("%s; left out (data.skip_invalid=true)", message)
+    report.check(skip_invalid, "Fix those lines, change data.atom_types/data.max_atoms")
     if len(smiles) < 10:
         raise DataError(f"{path}: only {len(smiles)} usable molecules; at least 10 are needed to train and evaluate")
     return MoleculeData(smiles, torch.from_numpy(nodes), torch.from_numpy(edges), spec, report,

@@ -144,12 +144,7 @@ def load_sequences(path: str, language: str = "selfies", atom_types="auto", max_
         raise DataError(f"autoencoder.language must be one of {LANGUAGES}; got {language!r}")
     smiles, tokens, vocab, length, report, split_names = _encode_file(
         path, language, atom_types, max_atoms, max_length, graph_filter, limit, split_seed)
-    if report.problems:
-        message = f"{path}: {report.summary()}"
-        if not skip_invalid:
-            raise DataError(f"{message}. Fix those lines, raise data.max_length, or pass data.skip_invalid=true "
-                            "to leave them out (they are counted in data_report.json)")
-        log.warning("%s; left out (data.skip_invalid=true)", message)
+    report.check(skip_invalid, "Fix those lines or raise data.max_length")
     if split_names is None:
         if len(smiles) < 10:
             raise DataError(f"{path}: only {len(smiles)} usable molecules; at least 10 are needed")
