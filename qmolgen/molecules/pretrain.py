@@ -114,7 +114,7 @@ def fit_sequence_model(kind: str, model: nn.Module, train_tokens: torch.Tensor, 
             elapsed += time.perf_counter() - start
             epoch += 1
             model.eval()
-            record = {"epoch": epoch, "loss": total / steps, "seconds": round(elapsed, 1)}
+            record = {"epoch": epoch, "loss": total / steps, "train_seconds": round(elapsed, 1)}
             if score is not None:
                 with torch.random.fork_rng():  # scoring may sample: it must not move training's random stream
                     record.update(score(model))
@@ -123,8 +123,8 @@ def fit_sequence_model(kind: str, model: nn.Module, train_tokens: torch.Tensor, 
             save_checkpoint({"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": epoch,
                              "elapsed": elapsed, "history": history, "rng": torch.get_rng_state()},
                             partial, TRAINING_FORMAT)
-    report = {"epochs": epoch, "seconds": round(elapsed, 1), "history": history, **history[-1]}
-    report.pop("epoch", None)
+    report = {**{k: v for k, v in history[-1].items() if k not in ("epoch", "train_seconds")},
+              "epochs": epoch, "seconds": round(elapsed, 1), "history": history}
     _store(name, model, report)
     partial.unlink(missing_ok=True)
     model.eval()
