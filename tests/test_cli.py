@@ -152,3 +152,9 @@ def test_shipped_moses_model_generates_distinct_drug_like_molecules(tmp_path):
     assert list(table.columns) == ["smiles", "valid"] and table.valid.all()
     assert table.smiles.nunique() > 270
     assert sum(Chem.MolFromSmiles(s).GetNumHeavyAtoms() for s in table.smiles) / len(table) > 15
+
+
+def test_no_properties_is_refused_for_a_model_that_is_not_molecules(tmp_path):
+    result = run("generate", "digits", "-n", 4, "-o", tmp_path / "grid.png", "--no-properties")
+    assert result.exit_code == 2 and "--no-properties is for molecule models" in result.output
+    assert not (tmp_path / "grid.png").exists()

@@ -87,14 +87,15 @@ def _chemnet_stats(smiles: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
     return activations.mean(0), np.cov(activations.T)
 
 
-def _digest(smiles: tuple[str, ...]) -> str:
+def smiles_digest(smiles) -> str:
+    """SHA-256 of a sequence of SMILES in order: the cache key of anything computed from that set."""
     return hashlib.sha256("\n".join(smiles).encode()).hexdigest()
 
 
 @lru_cache(maxsize=4)
 def _reference_stats(smiles: tuple[str, ...]):
     """ChemNet mean and covariance of a reference set: in memory, and on disk across runs."""
-    name = cache.key("chemnet", smiles=_digest(smiles))
+    name = cache.key("chemnet", smiles=smiles_digest(smiles))
     hit = cache.load(name)
     if hit is not None:
         return hit["mu"], hit["sigma"]
@@ -105,7 +106,7 @@ def _reference_stats(smiles: tuple[str, ...]):
 
 @lru_cache(maxsize=4)
 def _reference_properties(smiles: tuple[str, ...]) -> np.ndarray:
-    name = cache.key("properties", smiles=_digest(smiles))
+    name = cache.key("properties", smiles=smiles_digest(smiles))
     hit = cache.load(name)
     if hit is not None:
         return hit["values"]

@@ -15,7 +15,6 @@ The medicinal-chemistry (MCF) and PAINS SMARTS are MOSES's own files, shipped in
 from __future__ import annotations
 
 import csv
-import hashlib
 from collections import Counter
 from functools import lru_cache
 
@@ -26,7 +25,7 @@ from rdkit.Chem import AllChem, rdFingerprintGenerator
 from rdkit.Chem.Scaffolds import MurckoScaffold
 
 from qmolgen import cache
-from qmolgen.molecules.metrics import classify, fcd_score, reference_fcd
+from qmolgen.molecules.metrics import classify, fcd_score, reference_fcd, smiles_digest
 from qmolgen.resources import datasets_dir
 
 ALLOWED_ATOMS = {"C", "N", "S", "O", "F", "Cl", "Br", "H"}
@@ -157,8 +156,7 @@ def moses_report(samples: list[str | None], splits: dict[str, list[str]], with_f
         if not splits.get(split):
             continue
         reference = splits[split]
-        digest = hashlib.sha256("\n".join(reference).encode()).hexdigest()
-        out.update(moses_metrics(valid, ReferenceStats(reference, digest), suffix))
+        out.update(moses_metrics(valid, ReferenceStats(reference, smiles_digest(reference)), suffix))
         if with_fcd and split != "test":
             out[f"fcd{suffix}"] = fcd_score(valid, reference)
     if with_fcd and splits.get("train") and splits.get("test"):

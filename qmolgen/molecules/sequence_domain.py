@@ -13,7 +13,6 @@ training molecules are encoded once: the critic compares generated codes with th
 
 from __future__ import annotations
 
-import hashlib
 import logging
 
 import numpy as np
@@ -25,7 +24,7 @@ from qmolgen.molecules.domain import latent_usage, samples_table, write_molecule
 from qmolgen.molecules.files import write_grid
 from qmolgen.molecules.latent_gan import (CodeCritic, CodeGenerator, LanguageModel, decode_codes,
                                           encode_codes)
-from qmolgen.molecules.metrics import evaluate_smiles
+from qmolgen.molecules.metrics import evaluate_smiles, smiles_digest
 from qmolgen.molecules.moses_metrics import moses_report
 from qmolgen.molecules.pretrain import PretrainSettings, fit_sequence_model
 from qmolgen.molecules.sequence_model import SequenceAutoencoder, SequenceDecoder, sequence_loss
@@ -92,7 +91,7 @@ class SequenceMoleculeDomain:
     def _pretrain(self, network, kind: str, train_tokens: torch.Tensor, seed: int | None = None):
         a, d = self.config["autoencoder"], self.config["data"]
         seed = a["seed"] if seed is None else seed
-        key = {"molecules": _digest(self.data.smiles), "split": d["split_seed"],
+        key = {"molecules": smiles_digest(self.data.smiles), "split": d["split_seed"],
                "architecture": {k: a[k] for k in ("language", "code_dim", "hidden", "layers", "code_noise")},
                "max_length": self.data.max_length}
         score = self._reconstruction if kind == "autoencoder" else self._likelihood
@@ -100,13 +99,13 @@ class SequenceMoleculeDomain:
                                                   self.progress)
         return network
 
-    def _reconstruction(self, autoencoder: SequenceAutoencoder) -> dict:
-        """Share of held-out (validation) molecules that decode back to themselves, at most 2,000 of them."""
-        idx = self.data.split["valid"][:2000]
+    def _reconstruction(self, autoencoder: SequenceAutoencoder, split: str = "valid") -> dict:
+        """Share of (at most 2,000) held-out molecules of `split` that decode back to themselves."""
+        idx = self.data.split[split][:2000]
         codes = encode_codes(autoencoder.encoder, self.data.tokens[idx])
         decoded = decode_codes(autoencoder.decoder, self.vocab, codes, self.data.max_length)
         exact = [canonical_or_none(s) == self.data.smiles[i] for s, i in zip(decoded, idx)]
-        return {"reconstruction_valid": float(np.mean(exact))}
+        return {f"reconstruction_{split}": float(np.mean(exact))}
 
     def _likelihood(self, model: LanguageModel) -> dict:
         """The language model's loss on (up to 2,000) validation molecules, and the GAN runs' per-epoch sample
@@ -204,11 +203,7 @@ class SequenceMoleculeDomain:
         if fixed:
             metrics.update(latent_usage(fixed))
         if self.adversarial:
-            idx = self.data.split["test"][:2000]
-            codes = encode_codes(self.network.encoder, self.data.tokens[idx])
-            decoded = decode_codes(self.network.decoder, self.vocab, codes, self.data.max_length)
-            metrics["reconstruction_test"] = float(np.mean([canonical_or_none(s) == self.data.smiles[i]
-                                                            for s, i in zip(decoded, idx)]))
+            metrics.update(self._reconstruction(self.network, "test"))
         return metrics
 
     def _moses_metrics(self, strings: list[str], with_fcd: bool) -> dict:
@@ -224,7 +219,3 @@ class SequenceMoleculeDomain:
 
     def write_preview(self, generator, path, n: int = 24) -> None:
         write_grid(self.sample(generator, n).smiles.tolist(), path, force=True)
-
-
-def _digest(smiles: list[str]) -> str:
-    return hashlib.sha256("\n".join(smiles).encode()).hexdigest()
