@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from qmolgen.config import load_config
-from qmolgen.molecules.data import load_molecules
+from qmolgen.molecules.data import load_molecules_section
 from qmolgen.molecules.domain import MoleculeDomain
 from qmolgen.molecules.metrics import evaluate_smiles
 
@@ -28,8 +28,7 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=10000)
     args = parser.parse_args()
     config = load_config("qm9", ["seed=0"])
-    d = config["data"]
-    data = load_molecules(d["path"], d["atom_types"], d["max_atoms"], d["skip_invalid"], d["split_seed"])
+    data = load_molecules_section(config["data"])
     train, test = set(data.subset("train")), data.subset("test")
     rows = {}
     valid_split = data.subset("valid")

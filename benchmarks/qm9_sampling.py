@@ -14,10 +14,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
+from pathlib import Path
 
 import torch
 from torch import nn
 
+from qmolgen.benchmark.report import mean_std
 from qmolgen.errors import QmolgenError
 from qmolgen.model import GenerativeModel
 from qmolgen.molecules.domain import sample_smiles
@@ -25,7 +28,6 @@ from qmolgen.molecules.evaluation import split_reference
 from qmolgen.molecules.metrics import evaluate_smiles
 from qmolgen.molecules.networks import GraphGenerator
 
-from comparison_table import cell, model_name  # benchmarks/ is on sys.path when this file runs as a script
 
 KEYS = ("validity", "uniqueness", "vu", "vun", "top_share", "fcd", "int_div")
 # (name, draw types from the predicted distributions, decoding, one latent vector for the whole batch)
@@ -78,11 +80,11 @@ def print_summary(results: dict[str, dict[str, dict]]) -> None:
     groups: dict[tuple[str, str], list[dict]] = {}
     for run, ways in results.items():
         for way, metrics in ways.items():
-            groups.setdefault((model_name(run), way), []).append(metrics)
+            groups.setdefault((re.sub(r"-s\d+", "", Path(run).name), way), []).append(metrics)
     print("| model | sampling | seeds | " + " | ".join(KEYS) + " |")
     print("|---|---|---|" + "---|" * len(KEYS))
     for (model, way), rows in groups.items():
-        cells = [cell([r[key] for r in rows], 1) for key in KEYS]
+        cells = [mean_std([r[key] for r in rows]) for key in KEYS]
         print(f"| {model} | {way} | {len(rows)} | " + " | ".join(cells) + " |")
 
 

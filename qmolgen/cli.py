@@ -32,11 +32,6 @@ Examples:
 """
 
 
-# final metrics echoed when a run finishes (each domain has some of them)
-SUMMARY_KEYS = ("validity", "uniqueness", "novelty", "vun", "fcd", "fid", "fid_floor", "classes_covered", "coverage",
-                "quality", "quality_holdout")
-
-
 class Cli(click.Group):
     """Turns library errors into `Error: ...` on stderr with exit 1; tracebacks only with --debug."""
 
@@ -130,23 +125,36 @@ def recipes():
 @click.pass_context
 def train(ctx, recipe, overrides, out, resume, force):
     """Train RECIPE (a shipped name or a recipe .yaml), with key=value overrides."""
+    from qmolgen.api import Synthesizer
     from qmolgen.config import load_config
-    from qmolgen.model import train as run_training
+    from qmolgen.runs import RunFolder
 
     if resume:
         if recipe or overrides:
             raise click.UsageError("--resume continues a run with its own config; give no recipe or overrides")
-        run = run_training(resume=resume, progress=_progress(ctx))
+        synth = Synthesizer.resume(resume, progress=_progress(ctx))
     else:
         if not recipe:
             raise click.UsageError("give a recipe (see `qmolgen recipes`) or --resume RUN_FOLDER")
-        run = run_training(load_config(recipe, overrides), out=out, force=force, progress=_progress(ctx))
-    metrics = json.loads((run.path / "final_metrics.json").read_text())
-    from qmolgen.images.metrics import LABELS
+        synth = Synthesizer(load_config(recipe, overrides))
+        synth.fit(out=out or RunFolder.default_path(synth.config), force=force, progress=_progress(ctx))
+    from qmolgen.model import domain_class
 
-    summary = ", ".join(f"{LABELS.get(k, k)}={metrics[k]:.3f}" if isinstance(metrics[k], float) else
-                        f"{k}={metrics[k]}" for k in SUMMARY_KEYS if isinstance(metrics.get(k), (int, float)))
-    click.echo(f"done: {run.path} ({summary})", err=True)
+    described = domain_class(synth.config).metrics
+    summary = ", ".join(f"{described.label(k)}={synth.metrics[k]:.3f}" if isinstance(synth.metrics[k], float) else
+                        f"{k}={synth.metrics[k]}" for k in described.summary
+                        if isinstance(synth.metrics.get(k), (int, float)))
+    click.echo(f"done: {synth.run_path} ({summary})", err=True)
+
+
+def _sampling_seed(seed: int | None) -> int:
+    """The seed given, or a drawn one that is logged so the samples can be repeated."""
+    if seed is None:
+        from qmolgen.seeding import draw_seed
+
+        seed = draw_seed()
+        log.info("sampling with seed=%d (pass --seed to repeat)", seed)
+    return seed
 
 
 @main.command()
@@ -160,18 +168,14 @@ def train(ctx, recipe, overrides, out, resume, force):
               help="Molecules: leave out the QED, logP and SA columns (about 1 ms a molecule, most of the time).")
 def generate(source, n, output, seed, force, no_properties):
     """Sample SOURCE: a run folder, a model.pt file, or a recipe name (its shipped pretrained model)."""
-    import random
+    from qmolgen.api import Synthesizer
 
-    from qmolgen.model import GenerativeModel
-
-    model = GenerativeModel.load(source)
-    if seed is None:
-        seed = random.SystemRandom().randrange(2**31)
-        log.info("sampling with seed=%d (pass --seed to repeat)", seed)
-    if no_properties and model.domain.name != "molecules":
-        raise click.UsageError(f"--no-properties is for molecule models; {source} is a {model.domain.name} model")
-    samples = model.sample(n, seed=seed, **({"properties": False} if no_properties else {}))
-    log.info(model.domain.write_samples(samples, output, force))
+    synth = Synthesizer.load(source)
+    seed = _sampling_seed(seed)
+    if no_properties and synth.domain != "molecules":
+        raise click.UsageError(f"--no-properties is for molecule models; {source} is a {synth.domain} model")
+    samples = synth.sample(n, seed=seed, **({"properties": False} if no_properties else {}))
+    log.info(synth.write_samples(samples, output, force))
 
 
 @main.command()
@@ -185,21 +189,13 @@ def generate(source, n, output, seed, force, no_properties):
 @click.pass_context
 def export(ctx, source, n, output, chunk_size, seed, force):
     """Write a synthetic table from SOURCE (a table run folder, model.pt, or `credit` for the pretrained model)."""
-    import random
+    from qmolgen.api import Synthesizer
 
-    from qmolgen.model import GenerativeModel, seed_everything
-    from qmolgen.tables.files import export_rows
-
-    model = GenerativeModel.load(source)
-    if model.config["domain"] != "tables":
-        raise click.UsageError(f"{source} is a {model.config['domain']} model; export writes tables "
+    synth = Synthesizer.load(source)
+    if synth.domain != "tables":
+        raise click.UsageError(f"{source} is a {synth.domain} model; export writes tables "
                                "(use `qmolgen generate` for molecules and images)")
-    if seed is None:
-        seed = random.SystemRandom().randrange(2**31)
-        log.info("sampling with seed=%d (pass --seed to repeat)", seed)
-    seed_everything(seed)
-    log.info(export_rows(model.sample, n, output, model.domain.metadata_dict, model.domain.transformer,
-                         chunk_size, force, _progress(ctx)))
+    log.info(synth.export_table(n, output, _sampling_seed(seed), chunk_size, force, _progress(ctx)))
 
 
 @main.command()
@@ -233,10 +229,12 @@ def evaluate(samples, reference, no_fcd, real, holdout, metadata, target, output
         from qmolgen.molecules.evaluation import evaluate_file
 
         metrics = evaluate_file(samples, reference or "qm9", with_fcd=not no_fcd)
-    from qmolgen.images.metrics import LABELS
+    from qmolgen.model import DOMAINS
 
+    domain = "tables" if real else "images" if samples.lower().endswith(".npy") else "molecules"
+    described = DOMAINS[domain].metrics
     for key, value in metrics.items():
-        label = LABELS.get(key, key)
+        label = described.label(key)
         click.echo(f"{label:24s} {value:.4f}" if isinstance(value, float) else f"{label:24s} {value}")
     if output:
         write_text(output, json.dumps(metrics, indent=2) + "\n", force)

@@ -17,6 +17,7 @@ from qmolgen.resources import recipes_dir
 
 
 def recipe_names() -> list[str]:
+    """The names of the shipped recipes (`qmolgen recipes` lists them with a line each)."""
     return sorted(p.stem for p in recipes_dir().glob("*.yaml"))
 
 
@@ -77,24 +78,36 @@ def flat_keys(config: dict, prefix: str = "") -> list[str]:
 
 
 def apply_overrides(config: dict, overrides: list[str]) -> dict:
-    """A copy of `config` with each `a.b.c=value` applied; all problems are collected and raised once."""
-    config = copy.deepcopy(config)
-    valid = flat_keys(config)
-    problems = []
+    """A copy of `config` with each `a.b.c=value` applied (values parsed as YAML); all problems are collected
+    and raised once."""
+    pairs, problems = [], []
     for item in overrides:
         key, sep, raw = item.partition("=")
-        key = key.strip()
-        if not sep or not key:
+        if not sep or not key.strip():
             problems.append(f"{item!r} is not of the form key=value")
-            continue
-        if key not in valid:
-            close = difflib.get_close_matches(key, valid, n=1)
-            problems.append(f"unknown key {key!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
             continue
         try:
             value = yaml.safe_load(raw)
         except yaml.YAMLError:
             value = raw
+        pairs.append((key.strip(), value, raw))
+    return _apply(config, pairs, problems)
+
+
+def apply_settings(config: dict, settings: dict) -> dict:
+    """A copy of `config` with each {"a.b.c": value} set (Python values, as the API passes them); checked
+    like overrides."""
+    return _apply(config, [(key, value, repr(value)) for key, value in settings.items()], [])
+
+
+def _apply(config: dict, pairs: list[tuple[str, object, str]], problems: list[str]) -> dict:
+    config = copy.deepcopy(config)
+    valid = flat_keys(config)
+    for key, value, raw in pairs:
+        if key not in valid:
+            close = difflib.get_close_matches(key, valid, n=1)
+            problems.append(f"unknown key {key!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+            continue
         *parents, leaf = key.split(".")
         node = config
         for p in parents:
@@ -106,11 +119,12 @@ def apply_overrides(config: dict, overrides: list[str]) -> dict:
         if isinstance(old, bool) and not isinstance(value, bool):
             problems.append(f"{key} takes true or false; got {raw!r}")
             continue
-        node[leaf] = value
+        node[leaf] = list(value) if isinstance(value, tuple) else value  # YAML-safe in config.yaml
     if problems:
         raise ConfigError("; ".join(problems) + ". Valid keys: " + ", ".join(valid))
     return config
 
 
 def load_config(recipe: str, overrides: list[str] = ()) -> dict:
+    """A recipe (shipped name or .yaml path) with `key=value` overrides applied: the config a run uses."""
     return apply_overrides(load_recipe(recipe), list(overrides))

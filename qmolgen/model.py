@@ -4,15 +4,13 @@
 from __future__ import annotations
 
 import logging
-import random
 import resource
 import sys
 from pathlib import Path
 
-import numpy as np
 import torch
 
-from qmolgen.config import recipe_names
+from qmolgen.config import apply_settings, recipe_names
 from qmolgen.errors import CheckpointError, ConfigError
 from qmolgen.images.domain import ImageDomain
 from qmolgen.molecules.domain import MoleculeDomain
@@ -21,6 +19,7 @@ from qmolgen.tables.domain import TableDomain
 from qmolgen.quantum.latent import parameter_counts
 from qmolgen.report.plots import plot_training_curves
 from qmolgen.resources import pretrained_dir
+from qmolgen.seeding import draw_seed, seed_everything
 from qmolgen.runs import MODEL_FORMAT, TRAINING_FORMAT, RunFolder, load_checkpoint, save_checkpoint
 from qmolgen.train.privacy import private_critic
 from qmolgen.train.wgan import AdversarialTrainer, TrainSettings
@@ -48,12 +47,6 @@ def domain_for(config: dict, spec=None):
     return domain_class(config)(config, spec)
 
 
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
-
-
 def resources_used() -> dict:
     """This process's peak resident memory so far (and the GPU's peak allocation when on one), in MB, and
     torch's CPU thread count, without which training times from different machines or runs don't compare."""
@@ -68,17 +61,27 @@ def resources_used() -> dict:
 def resolve_seed(config: dict) -> dict:
     """Fill in a drawn seed when the recipe has none, so every run records the seed it used."""
     if config.get("seed") is None:
-        config = {**config, "seed": random.SystemRandom().randrange(2**31)}
+        config = {**config, "seed": draw_seed()}
         log.info("no seed given; drew seed=%d (recorded in config.yaml)", config["seed"])
     return config
 
 
 def train(config: dict | None = None, out: str | None = None, resume: str | None = None, force: bool = False,
-          progress: bool = True) -> RunFolder:
-    """Train the recipe in `config` (or continue the run folder `resume`) and write its outputs.
+          progress: bool = True, data=None) -> RunFolder:
+    """Train the recipe in `config` (or continue the run folder `resume`) and write its outputs; returns the run
+    folder (see train_model)."""
+    return train_model(config, out, resume, force, progress, data)[0]
 
-    Returns the run folder. A run killed at any point can be continued from its last completed epoch with
-    resume=<run folder>; it then finishes with the same numbers as an uninterrupted run.
+
+def train_model(config: dict | None = None, out: str | None = None, resume: str | None = None,
+                force: bool = False, progress: bool = True, data=None) -> tuple[RunFolder, "GenerativeModel"]:
+    """Train the recipe in `config` (or continue the run folder `resume`); returns the run folder and the
+    trained model, whose domain still holds the data (for `evaluate`).
+
+    `data`, when given, is in-memory training data (see each domain's write_data): it is written into the run
+    folder and config's data.path points there, so the run can be resumed like any other. A run killed at
+    any point can be continued from its last completed epoch with resume=<run folder>; it then finishes with
+    the same numbers as an uninterrupted run.
     """
     if resume:
         run = RunFolder.open(resume)
@@ -86,6 +89,10 @@ def train(config: dict | None = None, out: str | None = None, resume: str | None
     else:
         config = resolve_seed(config)
         run = RunFolder.create(config, out, force)
+        if data is not None:
+            written = domain_class(config).write_data(data, run.path)
+            config = apply_settings(config, {"data.path": str(written.resolve())})
+            run.write_config(config)
     log.info("run folder: %s", run.path)
     seed_everything(config["seed"])
     domain = domain_for(config)
@@ -107,11 +114,12 @@ def train(config: dict | None = None, out: str | None = None, resume: str | None
     final.update(domain.final_metrics(generator))
     final.update(resources_used())  # of this process: a resumed run counts from its resumption
     run.write_json("final_metrics.json", final)
+    generator.eval()
     model = GenerativeModel(config, domain, generator)
     model.save(run.model_path, force=True)
-    plot_training_curves(run.metrics(), run.path / "training_curves.png")
+    plot_training_curves(run.metrics(), run.path / "training_curves.png", domain.metrics.labels)
     model.write_preview(run.path / "samples.png")
-    return run
+    return run, model
 
 
 def _train_adversarially(config: dict, run: RunFolder, domain, dataset, generator, resume, progress) -> dict:

@@ -73,18 +73,21 @@ class RunFolder:
     def __init__(self, path: str | Path):
         self.path = Path(path)
 
+    @staticmethod
+    def default_path(config: dict) -> Path:
+        """runs/RECIPE-KIND-TIMESTAMP, where a run goes when no folder is given."""
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        return Path("runs") / f"{config['recipe']}-{config.get('generator', {}).get('kind', 'model')}-{stamp}"
+
     @classmethod
     def create(cls, config: dict, out: str | None = None, force: bool = False) -> "RunFolder":
-        if out is None:
-            stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-            out = Path("runs") / f"{config['recipe']}-{config.get('generator', {}).get('kind', 'model')}-{stamp}"
-        path = Path(out)
+        path = Path(out if out is not None else cls.default_path(config))
         if path.exists() and any(path.iterdir()) and not force:
             raise CheckpointError(f"run folder {path} already exists and is not empty; use --resume {path} to "
                                   "continue it, --force to start over in it, or another --out")
         (path / "checkpoints").mkdir(parents=True, exist_ok=True)
         run = cls(path)
-        write_text(run.path / "config.yaml", yaml.safe_dump(config, sort_keys=False), force=True)
+        run.write_config(config)
         if (run.path / "metrics.jsonl").exists():
             (run.path / "metrics.jsonl").unlink()
         return run
@@ -98,6 +101,9 @@ class RunFolder:
 
     def config(self) -> dict:
         return yaml.safe_load((self.path / "config.yaml").read_text())
+
+    def write_config(self, config: dict) -> None:
+        write_text(self.path / "config.yaml", yaml.safe_dump(config, sort_keys=False), force=True)
 
     @property
     def last_checkpoint(self) -> Path:

@@ -5,7 +5,8 @@ import csv
 import pytest
 
 from qmolgen.benchmark.claim import BETTER, TIED, WORSE, claim_summary, claim_table, verdict
-from qmolgen.benchmark.plan import DOMAIN_METRICS, Cell, Metric, plan
+from qmolgen.benchmark.plan import Cell, domain_metrics, plan
+from qmolgen.domain import Metric
 from qmolgen.benchmark.report import convergence, write_report
 from qmolgen.benchmark.sweep import run_sweep, threads_per_run
 from qmolgen.errors import ConfigError
@@ -46,7 +47,7 @@ def test_the_claim_is_judged_by_the_means_against_the_seed_spread():
     assert verdict([0.90, 0.91, 0.92], [0.80, 0.81, 0.82], higher_is_better=False) == WORSE
     assert verdict([0.7, 0.9, 1.1], [0.80, 0.81, 0.82], higher_is_better=True) == TIED  # 0.09 ahead, spread 0.2
     assert verdict([1.0], [0.5, 0.6], higher_is_better=True) == "needs 2+ seeds of each"
-    metrics = DOMAIN_METRICS["images"]
+    metrics = domain_metrics("digits")
     rows = [{"model": model, "seed": seed, "status": "ok", "quality": fid, "train_seconds": 100.0 + seed}
             for model, fids in {"hybrid": (10.0, 11.0), "classical": (20.0, 21.0), "size_matched": (1.0, 1.0),
                                 "an_ablation": (1.0, 1.0)}.items()
@@ -60,6 +61,7 @@ def test_the_claim_is_judged_by_the_means_against_the_seed_spread():
                                             "vs size_matched: better on 0, within the spread on 1, worse on 1 of 2 axes")
 
 
+@pytest.mark.slow
 def test_a_sweep_records_a_failed_run_goes_on_and_resumes_without_redoing_finished_ones(tmp_path):
     """The first sweep runs both cells at once (--jobs 2), the second one at a time."""
     good = Cell("digits", "classical", 0, ("generator.kind=classical", *TINY_DIGITS, "seed=0"))

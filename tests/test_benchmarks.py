@@ -4,6 +4,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "qm9_sampling.py"
 
 
@@ -19,6 +21,7 @@ def test_sampling_ablation_scores_every_way_and_summarises_them(trained):
     assert any("one latent for all" in line for line in table)
 
 
+@pytest.mark.slow
 def test_sampling_ablation_explains_bad_input(tmp_path):
     missing = sampling(tmp_path / "no-such-run", "--no-fcd")
     assert missing.returncode == 1 and missing.stderr.startswith("Error:") and "Traceback" not in missing.stderr

@@ -81,6 +81,7 @@ def test_settings_that_would_break_the_guarantee_are_refused(settings, pack, mes
         PrivateCritic(settings, RowCritic(4, [8], pack=pack), n_rows=1000, batch_size=100, total_steps=10)
 
 
+@pytest.mark.slow
 def test_credit_dp_run_reports_what_it_spent(tmp_path_factory):
     folder = train_tiny(tmp_path_factory, "credit_dp", [*TINY_CREDIT, "privacy.epsilon=4"])
     final = json.loads((folder / "final_metrics.json").read_text())

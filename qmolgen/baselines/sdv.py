@@ -54,21 +54,14 @@ class SDVBaseline:
 def fit_and_score(config: dict, name: str, seed: int, options: dict | None = None) -> dict:
     """Fit SDV's `name` on the recipe's training rows (its data section and split), sample as many rows, and
     score them like a qmolgen run: the dict final_metrics.json holds (parameter counts are not known)."""
-    import random
-
-    import numpy as np
-    import torch
-
-    from qmolgen.tables.data import load_table
+    from qmolgen.seeding import seed_everything
+    from qmolgen.tables.data import load_table_section
     from qmolgen.tables.metrics import evaluate_table
 
     d = config["data"]
-    data = load_table(d["path"], d["metadata"], d["target"], list(d["drop_columns"]), d["max_categories"],
-                      d["holdout"], d["split_seed"])
+    data = load_table_section(d)
     train, holdout = data.subset("train"), data.subset("holdout")
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
+    seed_everything(seed)
     options = options or {}
     model = SDVBaseline(name, data.metadata, **options).fit(train)
     synthetic = model.sample(config["evaluate"]["final_samples"] or len(train))  # as many as qmolgen's runs score

@@ -20,7 +20,8 @@ from qmolgen.outputs import write_text
 
 
 def run_cell(folder: Path) -> None:
-    from qmolgen.model import resources_used, seed_everything, train
+    from qmolgen.model import resources_used, train
+    from qmolgen.seeding import seed_everything
 
     cell = json.loads((folder / "cell.json").read_text())
     config = load_config(cell["recipe"], cell["overrides"])

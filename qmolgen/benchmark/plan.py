@@ -1,5 +1,4 @@
-"""What a benchmark runs: one cell per model and seed, read from the recipe's `benchmark:` section, and what
-each domain's report calls its quality metric, its validation metric and its mode-collapse rate.
+"""What a benchmark runs: one cell per model and seed, read from the recipe's `benchmark:` section.
 
 Every qmolgen model of a recipe trains with the recipe's own `train:` section (plus `--budget` overrides,
 the same for every cell), so budgets are equal by construction; a model's entry only changes what it is
@@ -11,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from qmolgen.config import load_config
+from qmolgen.domain import DomainMetrics
 from qmolgen.errors import ConfigError
 from qmolgen.train.wgan import TrainSettings
 
@@ -19,37 +19,11 @@ ALL_RECIPES = ("qm9", "digits", "credit")
 EPOCH_PEERS = ("ctgan", "tvae")  # SDV synthesizers trained for epochs (GaussianCopula is fitted in one go)
 
 
-@dataclass(frozen=True)
-class Metric:
-    key: str  # in final_metrics.json (quality) or metrics.jsonl (validation)
-    label: str
-    higher_is_better: bool
+def domain_metrics(recipe: str) -> DomainMetrics:
+    """How the report reads the recipe's numbers: its domain's declared metrics."""
+    from qmolgen.model import domain_class
 
-
-@dataclass(frozen=True)
-class DomainMetrics:
-    quality: Metric  # the headline number, from final_metrics.json
-    validation: Metric  # per epoch, on held-out data: epochs to convergence are counted on it
-    collapse: str  # the mode-collapse rate's definition (final_metrics.json key mode_collapse_rate)
-    also: tuple[Metric, ...] = ()  # further quality columns from final_metrics.json
-
-
-DOMAIN_METRICS = {
-    "molecules": DomainMetrics(
-        Metric("fcd", "FCD", False), Metric("val_fcd", "FCD of the epoch's samples against the validation split", False),
-        "1 − uniqueness: the share of valid molecules that repeat an earlier one",
-        (Metric("vun", "V·U·N", True), Metric("validity", "validity (no repair for sequence models)", True),
-         Metric("uniqueness", "uniqueness", True),
-         # Latent usage: 1/n when one latent vector gives one molecule; as high as `uniqueness` when the
-         # decoder ignores its latent.
-         Metric("uniqueness_latent_fixed", "uniqueness with the latent fixed (low = the latent decides)", False))),
-    "images": DomainMetrics(
-        Metric("fid", "FID (digits classifier)", False), Metric("fid", "FID (digits classifier) against the test split", False),
-        "1 − coverage (Naeem et al. 2020, k = 5): the share of real test images with no generated image among their 5 nearest neighbours"),
-    "tables": DomainMetrics(
-        Metric("quality", "SDMetrics quality", True), Metric("val_quality", "SDMetrics quality against the hold-out", True),
-        "1 − SDMetrics CategoryCoverage averaged over categorical columns: the share of real categories never generated"),
-}
+    return domain_class(load_config(recipe)).metrics
 
 
 @dataclass(frozen=True)

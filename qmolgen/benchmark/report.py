@@ -11,9 +11,9 @@ import statistics
 from pathlib import Path
 
 from qmolgen.benchmark.claim import RIVALS, claim_summary, claim_table
-from qmolgen.benchmark.plan import DOMAIN_METRICS, Cell, DomainMetrics, Metric
+from qmolgen.benchmark.plan import Cell, domain_metrics
+from qmolgen.domain import DomainMetrics, Metric
 from qmolgen.benchmark.sweep import ERROR_FILE, cell_folder
-from qmolgen.config import load_config
 from qmolgen.outputs import atomic_path, write_text
 
 CONVERGENCE_TOLERANCE = 0.05
@@ -46,7 +46,7 @@ def collect(cells: list[Cell], out: Path) -> list[dict]:
     rows = []
     for cell in cells:
         folder = cell_folder(out, cell)
-        metrics = DOMAIN_METRICS[load_config(cell.recipe)["domain"]]
+        metrics = domain_metrics(cell.recipe)
         row = {"recipe": cell.recipe, "model": cell.model, "seed": cell.seed, "quality_metric": metrics.quality.key}
         final_path = folder / "final_metrics.json"
         if final_path.is_file():
@@ -72,7 +72,7 @@ def collect(cells: list[Cell], out: Path) -> list[dict]:
 def write_csv(rows: list[dict], path: Path, force: bool = True) -> None:
     buffer = io.StringIO()
     also = dict.fromkeys(m.key for recipe in dict.fromkeys(r["recipe"] for r in rows)
-                         for m in DOMAIN_METRICS[load_config(recipe)["domain"]].also)
+                         for m in domain_metrics(recipe).also)
     at = COLUMNS.index("quality") + 1  # further quality metrics next to the headline one
     writer = csv.DictWriter(buffer, fieldnames=[*COLUMNS[:at], *also, *COLUMNS[at:]], extrasaction="ignore")
     writer.writeheader()
@@ -80,7 +80,8 @@ def write_csv(rows: list[dict], path: Path, force: bool = True) -> None:
     write_text(path, buffer.getvalue(), force=force)
 
 
-def _summary(values: list) -> str:
+def mean_std(values: list) -> str:
+    """`mean ± std` over seeds (None values left out), or the one value, or – when there is none."""
     values = [v for v in values if v is not None]
     if not values:
         return "–"
@@ -117,8 +118,8 @@ def recipe_table(rows: list[dict], metrics: DomainMetrics) -> str:
             f"{ok[0]['params_quantum']} + {ok[0]['params_classical']:,}"
         keys = ("quality", *(m.key for m in metrics.also), "mode_collapse_rate", "epochs_to_convergence",
                 "seconds_to_convergence", "train_seconds", "peak_rss_mb")
-        cells = [model, f"{len(ok)} / {len(runs)}", params, *(_summary([r.get(k) for r in ok]) for k in keys),
-                 *([_summary([r.get("peak_gpu_mb") for r in ok])] if gpu else [])]
+        cells = [model, f"{len(ok)} / {len(runs)}", params, *(mean_std([r.get(k) for r in ok]) for k in keys),
+                 *([mean_std([r.get("peak_gpu_mb") for r in ok])] if gpu else [])]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n\n" + _threads_line(rows)
 
@@ -190,7 +191,7 @@ def write_report(cells: list[Cell], out: Path, command: str) -> Path:
              "the recipe's own `train:` section (the same budget for every model); SDV's synthesizers run with "
              "their defaults. One row per model: mean ± standard deviation over the seeds that finished; "
              "`results.csv` has one row per run.\n"]
-    recipes = {recipe: ([r for r in rows if r["recipe"] == recipe], DOMAIN_METRICS[load_config(recipe)["domain"]])
+    recipes = {recipe: ([r for r in rows if r["recipe"] == recipe], domain_metrics(recipe))
                for recipe in dict.fromkeys(r["recipe"] for r in rows)}
     parts.append(f"## Does the hybrid beat {' and '.join(RIVALS)}?\n\n{CLAIM_RULE}\n\n" +
                  "\n".join(f"- **{recipe}**: {claim_summary(*args)}" for recipe, args in recipes.items()) + "\n")

@@ -31,23 +31,46 @@ class ImageData:
 
 
 def load_images(path: str = "digits") -> ImageData:
-    """The shipped `digits` data, split 80/20 with every class in both parts in its own proportion.
+    """The shipped `digits` data, split 80/20 with every class in both parts in its own proportion, or your
+    own 8x8 grey images from a .npy file (see check_images), split 80/20 at random (seed SPLIT_SEED) and
+    unlabelled (labels -1). Metrics use the digits classifier's features, so they are most meaningful for
+    digit-like images.
 
     Raises:
-        DataError: `path` is not a known image dataset.
+        DataError: `path` is neither `digits` nor a readable .npy file of images, or holds fewer than 10.
     """
-    if path not in SHIPPED:
-        raise DataError(f"image data {path!r} is not known: the digits recipe trains on scikit-learn's bundled "
-                        f"8x8 digits (data.path=digits); own image data is not supported yet")
-    from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
 
-    digits = load_digits()
-    images = (digits.images / PIXEL_MAX).astype(np.float32)
-    labels = digits.target.astype(np.int64)
+    if path in SHIPPED:
+        from sklearn.datasets import load_digits
+
+        digits = load_digits()
+        images = (digits.images / PIXEL_MAX).astype(np.float32)
+        labels = digits.target.astype(np.int64)
+        stratify = labels
+    elif str(path).lower().endswith(".npy"):
+        images = read_images(path)
+        labels, stratify = np.full(len(images), -1, dtype=np.int64), None
+        if len(images) < 10:
+            raise DataError(f"{path}: only {len(images)} images; at least 10 are needed to train and evaluate")
+    else:
+        raise DataError(f"image data {path!r} is not known: give data.path=digits (scikit-learn's bundled 8x8 "
+                        f"digits) or a .npy array of 8x8 grey images in [0, 1]")
     train, test = train_test_split(np.arange(len(images)), test_size=TEST_FRACTION, random_state=SPLIT_SEED,
-                                   stratify=labels)
+                                   stratify=stratify)
     return ImageData(images, labels, {"train": np.sort(train), "test": np.sort(test)})
+
+
+def write_image_file(data, folder: Path) -> Path:
+    """In-memory images (checked by check_images) as data.npy in `folder`, the file load_images reads."""
+    images = check_images(data, "the images given")
+    path = Path(folder) / "data.npy"
+    from qmolgen.outputs import atomic_path
+
+    with atomic_path(path) as tmp:
+        with tmp.open("wb") as handle:
+            np.save(handle, images, allow_pickle=False)
+    return path
 
 
 def check_images(array, where: str) -> np.ndarray:

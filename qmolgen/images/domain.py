@@ -14,29 +14,34 @@ import logging
 import numpy as np
 import torch
 
+from qmolgen.domain import DomainMetrics, Metric
 from qmolgen.errors import ConfigError
-from qmolgen.images.data import ImageData, load_images
+from qmolgen.images.data import ImageData, check_images, load_images, write_image_file
 from qmolgen.images.files import write_grid, write_images
 from qmolgen.images.metrics import evaluate_images
 from qmolgen.images.networks import BornImageDecoder, ImageCritic, ImageGenerator, MLPImageDecoder
-from qmolgen.quantum.latent import LATENT_KINDS, PatchQuantumGenerator, latent_source
+from qmolgen.quantum.latent import PatchQuantumGenerator, generator_source
 
 log = logging.getLogger("qmolgen")
 
-KINDS = (*LATENT_KINDS, "quantum_patch")
+
+METRICS = DomainMetrics(
+    quality=Metric("fid", "FID (digits classifier)", False),
+    validation=Metric("fid", "FID (digits classifier) against the test split", False),
+    collapse="1 − coverage (Naeem et al. 2020, k = 5): the share of real test images with no generated image "
+             "among their 5 nearest neighbours",
+    summary=("fid", "fid_floor", "classes_covered", "coverage"),
+    # Inception-based FID values are not comparable with these: the label says which network.
+    labels={"fid": "FID (digits classifier)", "fid_floor": "FID (digits classifier) floor"})
 
 
 def build_generator(config: dict) -> ImageGenerator:
-    g, q = config["generator"], config["quantum"]
-    kind = g["kind"]
-    if kind not in KINDS:
-        raise ConfigError(f"generator.kind must be one of {KINDS}; got {kind!r}")
-    if kind == "quantum_patch":
-        patches = BornImageDecoder.patches_needed(q["patch_qubits"], q["patch_ancillas"])
-        return ImageGenerator(PatchQuantumGenerator(q["patch_qubits"], q["n_layers"], patches),
-                              BornImageDecoder(q["patch_qubits"], q["patch_ancillas"], patches))
-    latent = latent_source(kind, q)
-    return ImageGenerator(latent, MLPImageDecoder(latent.dim, list(g["decoder_hidden"])))
+    g = config["generator"]
+    source = generator_source(config, lambda q: BornImageDecoder.patches_needed(q["patch_qubits"], q["patch_ancillas"]))
+    if isinstance(source, PatchQuantumGenerator):
+        q = config["quantum"]
+        return ImageGenerator(source, BornImageDecoder(q["patch_qubits"], q["patch_ancillas"], source.n_patches))
+    return ImageGenerator(source, MLPImageDecoder(source.dim, list(g["decoder_hidden"])))
 
 
 @torch.no_grad()
@@ -49,6 +54,8 @@ class ImageDomain:
     """Everything image-specific the shared trainer and the CLI need, built from one config."""
 
     name = "images"
+    metrics = METRICS
+    write_data = staticmethod(write_image_file)
 
     def __init__(self, config: dict, spec: dict | None = None):
         self.config = config
@@ -57,15 +64,21 @@ class ImageDomain:
     def load_data(self) -> tuple[torch.Tensor]:
         self.data = load_images(self.config["data"]["path"])
         train, _ = self.data.subset("train")
-        log.info("data: %d digits images (%d train, %d test)", len(self.data.images), len(train),
+        log.info("data: %d images (%d train, %d test)", len(self.data.images), len(train),
                  len(self.data.split["test"]))
         return (torch.from_numpy(train),)
 
+    def load_reference(self) -> None:
+        """Read and split the data: all that evaluate needs."""
+        self.load_data()
+
     def data_report(self) -> dict:
         _, train_labels = self.data.subset("train")
-        return {"dataset": self.config["data"]["path"], "n_images": len(self.data.images),
-                "split": {k: len(v) for k, v in self.data.split.items()},
-                "train_class_counts": np.bincount(train_labels, minlength=10).tolist()}
+        report = {"dataset": self.config["data"]["path"], "n_images": len(self.data.images),
+                  "split": {k: len(v) for k, v in self.data.split.items()}}
+        if (train_labels >= 0).all():  # own images carry no labels
+            report["train_class_counts"] = np.bincount(train_labels, minlength=10).tolist()
+        return report
 
     def spec_dict(self) -> dict:
         return {"image_shape": [8, 8]}
@@ -101,6 +114,10 @@ class ImageDomain:
         floor = evaluate_images(self.data.subset("train")[0], self._reference())
         metrics.update({"fid_floor": floor["fid"], "coverage_floor": floor["coverage"]})
         return metrics
+
+    def evaluate(self, samples) -> dict:
+        """Image metrics of an (N, 8, 8) array in [0, 1] against the test split."""
+        return evaluate_images(check_images(samples, "samples"), self._reference())
 
     def sample(self, generator: ImageGenerator, n: int) -> np.ndarray:
         return sample_images(generator, n)

@@ -23,9 +23,6 @@ import numpy as np
 
 from qmolgen.images.classifier import classify, load_classifier
 
-# How the FID keys are printed: Inception-based FID values are not comparable with these.
-LABELS = {"fid": "FID (digits classifier)", "fid_floor": "FID (digits classifier) floor"}
-
 CONFIDENT = 0.9
 MIN_CLASS_SHARE = 0.01
 NEAREST_K = 5

@@ -21,7 +21,7 @@ import torch
 from rdkit import Chem
 
 from qmolgen import cache
-from qmolgen.errors import DataError
+from qmolgen.errors import ConfigError, DataError
 from qmolgen.molecules.graphs import GraphSpec, encode, parse_smiles
 from qmolgen.resources import datasets_dir
 
@@ -72,6 +72,48 @@ def read_smiles(path: str) -> list[tuple[int, str]]:
     if not rows:
         raise DataError(f"{file}: no SMILES found; expected one SMILES per line or a CSV with a 'smiles' column")
     return rows
+
+
+def smiles_list(data, where: str = "the data", missing_is_invalid: bool = False) -> list[str | None]:
+    """SMILES held in memory as a plain list: a list/tuple/Series of strings, or a DataFrame with a 'smiles'
+    column (any case), e.g. what `sample` returns. With missing_is_invalid (scoring samples), None, NaN and
+    empty entries are kept as None, i.e. invalid molecules; otherwise (training data) they are an error.
+
+    Raises:
+        DataError: another type, an empty collection, or entries that are not single-line strings.
+    """
+    import pandas as pd
+
+    if isinstance(data, pd.DataFrame):
+        columns = {str(c).lower(): c for c in data.columns}
+        if "smiles" not in columns:
+            raise DataError(f"{where}: a DataFrame of molecules needs a 'smiles' column; columns: {list(data.columns)}")
+        data = data[columns["smiles"]]
+    if isinstance(data, (str, bytes)) or not isinstance(data, (list, tuple, pd.Series, np.ndarray)):
+        raise DataError(f"{where}: molecules are given as a list of SMILES strings, a DataFrame with a 'smiles' "
+                        f"column, or a file path; got {type(data).__name__}")
+    items = list(data)
+    if not items:
+        raise DataError(f"{where}: no SMILES given")
+    if missing_is_invalid:
+        items = [s if isinstance(s, str) and s.strip() else None for s in items]
+        return [None if s is None or "\n" in s else s.strip() for s in items]
+    bad = [i for i, s in enumerate(items) if not isinstance(s, str) or not s.strip() or "\n" in s or "\r" in s]
+    if bad:
+        raise DataError(f"{where}: {len(bad)} entries are not non-empty, single-line SMILES strings (positions "
+                        f"{bad[:10]}{' ...' if len(bad) > 10 else ''}); drop or fix them (e.g. missing values)")
+    return items
+
+
+def write_smiles_file(data, folder: Path) -> Path:
+    """In-memory SMILES (see smiles_list) as data.smi in `folder`: line n is the list's item n - 1, so the
+    loader's line numbers point into the list."""
+    items = smiles_list(data)
+    path = Path(folder) / "data.smi"
+    from qmolgen.outputs import write_text
+
+    write_text(path, "".join(f"{s.strip()}\n" for s in items))
+    return path
 
 
 @dataclass
@@ -217,3 +259,12 @@ def split_indices(n: int, seed: int) -> dict[str, np.ndarray]:
     n_valid = int(round(SPLIT_FRACTIONS[1] * n))
     return {"train": np.sort(order[:n_train]), "valid": np.sort(order[n_train:n_train + n_valid]),
             "test": np.sort(order[n_train + n_valid:])}
+
+
+def load_molecules_section(data_section: dict) -> MoleculeData:
+    """load_molecules with a graph recipe's `data` section."""
+    d = data_section
+    if not d.get("path"):
+        raise ConfigError("data.path is not set: pass data.path=my.smi (a SMILES file or a CSV with a 'smiles' "
+                          "column), fit(list_of_smiles) in Python, or use the qm9 or moses recipe")
+    return load_molecules(d["path"], d["atom_types"], d["max_atoms"], d["skip_invalid"], d["split_seed"], d["limit"])

@@ -18,34 +18,40 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
+from qmolgen.domain import DomainMetrics, Metric
 from qmolgen.errors import ConfigError
 from qmolgen.molecules import graphs
 from qmolgen.molecules.files import write_grid, write_molecules
-from qmolgen.molecules.data import MoleculeData, load_molecules
+from qmolgen.molecules.data import MoleculeData, load_molecules_section, smiles_list, write_smiles_file
 from qmolgen.molecules.graphs import GraphSpec
 from qmolgen.molecules.metrics import evaluate_smiles, properties
 from qmolgen.molecules.networks import BornGraphDecoder, GraphGenerator, MLPGraphDecoder, RelationalGraphCritic
-from qmolgen.quantum.latent import PatchQuantumGenerator, latent_source
+from qmolgen.quantum.latent import PatchQuantumGenerator, generator_source
 
 log = logging.getLogger("qmolgen")
 
-KINDS = ("hybrid", "classical", "size_matched", "quantum_patch")
 DECODINGS = ("valence", "argmax")
+
+METRICS = DomainMetrics(  # both molecule domains (graph and sequence decoders)
+    quality=Metric("fcd", "FCD", False),
+    validation=Metric("val_fcd", "FCD of the epoch's samples against the validation split", False),
+    collapse="1 − uniqueness: the share of valid molecules that repeat an earlier one",
+    also=(Metric("vun", "V·U·N", True), Metric("validity", "validity (no repair for sequence models)", True),
+          Metric("uniqueness", "uniqueness", True),
+          # Latent usage: 1/n when one latent vector gives one molecule; as high as `uniqueness` when the
+          # decoder ignores its latent.
+          Metric("uniqueness_latent_fixed", "uniqueness with the latent fixed (low = the latent decides)", False)),
+    summary=("validity", "uniqueness", "novelty", "vun", "fcd"),
+    labels={"fcd": "FCD", "val_fcd": "FCD (validation)", "vun": "V·U·N"})
 
 
 def build_generator(config: dict, spec: GraphSpec) -> GraphGenerator:
     """The generator named by config['generator']['kind'] for graphs of `spec`."""
-    g, q = config["generator"], config["quantum"]
-    kind = g["kind"]
-    if kind not in KINDS:
-        raise ConfigError(f"generator.kind must be one of {KINDS}; got {kind!r}")
-    if kind == "quantum_patch":
-        needed = BornGraphDecoder.features_needed(spec)
-        patches = math.ceil(needed / 2 ** q["patch_qubits"])
-        latent = PatchQuantumGenerator(q["patch_qubits"], q["n_layers"], patches)
-        return GraphGenerator(latent, BornGraphDecoder(spec, g["temperature"], g["relaxation"]))
-    latent = latent_source(kind, q)
-    return GraphGenerator(latent, MLPGraphDecoder(latent.dim, spec, list(g["decoder_hidden"]), g["temperature"],
+    g = config["generator"]
+    source = generator_source(config, lambda q: math.ceil(BornGraphDecoder.features_needed(spec) / 2 ** q["patch_qubits"]))
+    if isinstance(source, PatchQuantumGenerator):
+        return GraphGenerator(source, BornGraphDecoder(spec, g["temperature"], g["relaxation"]))
+    return GraphGenerator(source, MLPGraphDecoder(source.dim, spec, list(g["decoder_hidden"]), g["temperature"],
                                                   g["relaxation"]))
 
 
@@ -129,8 +135,9 @@ class MoleculeDomain:
     """Everything molecule-specific the shared trainer and the CLI need, built from one config."""
 
     name = "molecules"
-
+    metrics = METRICS
     adversarial = True  # trained by the shared adversarial trainer
+    write_data = staticmethod(write_smiles_file)
 
     def __init__(self, config: dict, spec: GraphSpec | None = None):
         self.config = config
@@ -139,12 +146,7 @@ class MoleculeDomain:
         self._train_set: set[str] | None = None
 
     def load_data(self) -> tuple[torch.Tensor, ...]:
-        d = self.config["data"]
-        if not d.get("path"):
-            raise ConfigError("data.path is not set: pass data.path=my.smi (a SMILES file or a CSV with a "
-                              "'smiles' column) or use the qm9 recipe")
-        self.data = load_molecules(d["path"], d["atom_types"], d["max_atoms"], d["skip_invalid"],
-                                   d["split_seed"], d["limit"])
+        self.data = load_molecules_section(self.config["data"])
         self.spec = self.data.spec
         self._train_set = set(self.data.subset("train"))
         train = self.data.split["train"]
@@ -152,6 +154,10 @@ class MoleculeDomain:
                  self.data.report.n_used, self.data.report.n_lines, len(train), list(self.spec.atom_types),
                  self.spec.max_atoms)
         return self.data.nodes[train], self.data.edges[train]
+
+    def load_reference(self) -> None:
+        """Read and split the data: all that evaluate needs."""
+        self.load_data()
 
     def data_report(self) -> dict:
         report = self.data.report.to_dict()
@@ -205,6 +211,11 @@ class MoleculeDomain:
         fixed = sample_smiles(generator, n_fixed, s["decode"], s["stochastic"], fixed_latent=True)
         metrics.update(latent_usage([c for c, _ in fixed]))
         return metrics
+
+    def evaluate(self, samples) -> dict:
+        """Molecule metrics of `samples` (SMILES list or a samples table) against the test split."""
+        smiles = smiles_list(samples, "samples", missing_is_invalid=True)
+        return evaluate_smiles(smiles, self._train_set, self.data.subset("test"), with_fcd=self.config["evaluate"]["fcd"])
 
     def _sample(self, generator: GraphGenerator, n: int, decode: str | None = None):
         s = self.config["sample"]

@@ -6,11 +6,11 @@ import logging
 from pathlib import Path
 
 from qmolgen.config import load_recipe
-from qmolgen.molecules.data import load_molecules, read_smiles
+from qmolgen.molecules.data import load_molecules_section, read_smiles
 from qmolgen.molecules.graphs import canonical
 from qmolgen.molecules.metrics import evaluate_smiles
 from qmolgen.molecules.moses_metrics import moses_report
-from qmolgen.molecules.sequences import load_sequences
+from qmolgen.molecules.sequences import load_sequences_section
 from qmolgen.runs import RunFolder
 
 log = logging.getLogger("qmolgen")
@@ -39,12 +39,10 @@ def reference_splits(reference: str) -> tuple[dict[str, list[str]], str]:
     else:
         config = load_recipe(reference)
     if config["generator"].get("decoder", "graph") == "sequence":
-        d, a = config["data"], config["autoencoder"]
-        data = load_sequences(d["path"], a["language"], d["atom_types"], d["max_atoms"], d["max_length"],
-                              d["graph_filter"], d["skip_invalid"], d["split_seed"], d["limit"])
+        data = load_sequences_section(config)
         splits = {name: data.subset(name) for name in data.split}
         sizes = ", ".join(f"{len(v)} {k}" for k, v in splits.items())
-        return splits, f"{d['path']} ({sizes})"
+        return splits, f"{config['data']['path']} ({sizes})"
     train, test, described = split_reference(config["data"])
     return {"train": sorted(train), "test": test}, described
 
@@ -52,7 +50,7 @@ def reference_splits(reference: str) -> tuple[dict[str, list[str]], str]:
 def split_reference(data_config: dict) -> tuple[set[str], list[str], str]:
     """reference_sets for a graph recipe's `data` section: its fixed train split and test split."""
     d = data_config
-    data = load_molecules(d["path"], d["atom_types"], d["max_atoms"], d["skip_invalid"], d["split_seed"], d["limit"])
+    data = load_molecules_section(d)
     train, test = data.subset("train"), data.subset("test")
     return set(train), test, f"{d['path']} split {d['split_seed']}: {len(train)} train (novelty), {len(test)} test (FCD)"
 

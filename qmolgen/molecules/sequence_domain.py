@@ -20,7 +20,8 @@ import pandas as pd
 import torch
 
 from qmolgen.errors import ConfigError
-from qmolgen.molecules.domain import latent_usage, samples_table, write_molecule_outputs
+from qmolgen.molecules.data import smiles_list, write_smiles_file
+from qmolgen.molecules.domain import METRICS, latent_usage, samples_table, write_molecule_outputs
 from qmolgen.molecules.files import write_grid
 from qmolgen.molecules.latent_gan import (CodeCritic, CodeGenerator, LanguageModel, decode_codes,
                                           encode_codes)
@@ -28,7 +29,7 @@ from qmolgen.molecules.metrics import evaluate_smiles, smiles_digest
 from qmolgen.molecules.moses_metrics import moses_report
 from qmolgen.molecules.pretrain import PretrainSettings, fit_sequence_model
 from qmolgen.molecules.sequence_model import SequenceAutoencoder, SequenceDecoder, sequence_loss
-from qmolgen.molecules.sequences import SequenceData, load_sequences
+from qmolgen.molecules.sequences import SequenceData, load_sequences_section
 from qmolgen.molecules.tokens import Vocabulary, canonical_or_none
 from qmolgen.quantum.latent import latent_source
 
@@ -42,6 +43,8 @@ class SequenceMoleculeDomain:
     """Everything the shared trainer, the CLI and the benchmark need for sequence-decoded molecules."""
 
     name = "molecules"
+    metrics = METRICS
+    write_data = staticmethod(write_smiles_file)
 
     def __init__(self, config: dict, spec: dict | None = None):
         kind = config["generator"]["kind"]
@@ -64,25 +67,26 @@ class SequenceMoleculeDomain:
 
     # -- data and pretraining --------------------------------------------------------------------------
     def load_data(self) -> tuple[torch.Tensor, ...]:
-        d, a = self.config["data"], self.config["autoencoder"]
-        if not d.get("path"):
-            raise ConfigError("data.path is not set: pass data.path=my.smi (a SMILES file or a CSV with a "
-                              "'smiles' column) or use the qm9 or moses recipe")
-        self.data = load_sequences(d["path"], a["language"], d["atom_types"], d["max_atoms"], d["max_length"],
-                                   d["graph_filter"], d["skip_invalid"], d["split_seed"], d["limit"])
-        self.vocab = self.data.vocab
-        self.spec = {"language": a["language"], "tokens": self.vocab.tokens, "max_length": self.data.max_length}
-        self._train_set = set(self.data.subset("train"))
+        a = self.config["autoencoder"]
+        self.load_reference()
         train_tokens = self.data.tokens[self.data.split["train"]]
-        log.info("data: %d molecules used of %d lines (%d train); %d %s tokens, longest %d",
-                 self.data.report.n_used, self.data.report.n_lines, len(train_tokens), len(self.vocab),
-                 a["language"], self.data.max_length)
         if not self.adversarial:
             return (train_tokens,)
         self.network = self._pretrain(SequenceAutoencoder(len(self.vocab), a["code_dim"], a["hidden"], a["layers"],
                                                           a["code_noise"]), "autoencoder", train_tokens)
         codes = encode_codes(self.network.encoder, train_tokens)
         return (codes,)
+
+    def load_reference(self) -> None:
+        """Read, tokenise and split the data (no pretraining): all that evaluate needs."""
+        a = self.config["autoencoder"]
+        self.data = load_sequences_section(self.config)
+        self.vocab = self.data.vocab
+        self.spec = {"language": a["language"], "tokens": self.vocab.tokens, "max_length": self.data.max_length}
+        self._train_set = set(self.data.subset("train"))
+        log.info("data: %d molecules used of %d lines (%d train); %d %s tokens, longest %d",
+                 self.data.report.n_used, self.data.report.n_lines, len(self.data.split["train"]), len(self.vocab),
+                 a["language"], self.data.max_length)
 
     def _settings(self, seed: int) -> PretrainSettings:
         a = self.config["autoencoder"]
@@ -205,6 +209,12 @@ class SequenceMoleculeDomain:
         if self.adversarial:
             metrics.update(self._reconstruction(self.network, "test"))
         return metrics
+
+    def evaluate(self, samples) -> dict:
+        """Molecule and MOSES metrics of `samples` (SMILES list or a samples table) against the test split."""
+        strings = smiles_list(samples, "samples", missing_is_invalid=True)
+        fcd = self.config["evaluate"]["fcd"]
+        return {**self._score(strings, self.data.subset("test"), fcd), **self._moses_metrics(strings, fcd)}
 
     def _moses_metrics(self, strings: list[str], with_fcd: bool) -> dict:
         """MOSES's metrics against the test split, and the scaffold test split where the dataset has one."""

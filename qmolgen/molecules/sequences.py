@@ -17,7 +17,7 @@ import torch
 from rdkit import Chem
 
 from qmolgen import cache
-from qmolgen.errors import DataError
+from qmolgen.errors import ConfigError, DataError
 from qmolgen.molecules.data import LoadReport, _infer_vocabulary, read_smiles, resolve_path, split_indices
 from qmolgen.molecules.graphs import GraphSpec, encode, parse_smiles
 from qmolgen.molecules.tokens import LANGUAGES, Vocabulary, tokenize
@@ -153,3 +153,13 @@ def load_sequences(path: str, language: str = "selfies", atom_types="auto", max_
         names = np.array(split_names)
         split = {name: np.flatnonzero(names == name) for name in SHIPPED_SPLITS[path]}
     return SequenceData(smiles, torch.from_numpy(tokens), vocab, length, report, split)
+
+
+def load_sequences_section(config: dict) -> SequenceData:
+    """load_sequences with a sequence recipe's `data` section and its autoencoder's language."""
+    d = config["data"]
+    if not d.get("path"):
+        raise ConfigError("data.path is not set: pass data.path=my.smi (a SMILES file or a CSV with a 'smiles' "
+                          "column), fit(list_of_smiles) in Python, or use the qm9 or moses recipe")
+    return load_sequences(d["path"], config["autoencoder"]["language"], d["atom_types"], d["max_atoms"],
+                          d["max_length"], d["graph_filter"], d["skip_invalid"], d["split_seed"], d["limit"])

@@ -141,6 +141,23 @@ def latent_source(kind: str, quantum: dict) -> nn.Module:
     raise ConfigError(f"no latent source for generator kind {kind!r}; kinds with a latent: {LATENT_KINDS}")
 
 
+PATCH_KIND = "quantum_patch"
+
+
+def generator_source(config: dict, patches_needed=None) -> nn.Module:
+    """The source of the generator that config['generator']['kind'] names, checked against the kinds the
+    domain offers: a latent source (see latent_source) for a decoder, or, for quantum_patch, patch circuits
+    whose Born probabilities the domain's Born decoder reads. `patches_needed(quantum_section)` says how many
+    patches that decoder needs; a domain without a Born decoder passes None and offers no quantum_patch."""
+    kind, q = config["generator"]["kind"], config["quantum"]
+    kinds = (*LATENT_KINDS, PATCH_KIND) if patches_needed else LATENT_KINDS
+    if kind not in kinds:
+        raise ConfigError(f"generator.kind must be one of {kinds}; got {kind!r}")
+    if kind == PATCH_KIND:
+        return PatchQuantumGenerator(q["patch_qubits"], q["n_layers"], patches_needed(q))
+    return latent_source(kind, q)
+
+
 def is_circuit_parameter(name: str) -> bool:
     """Whether a generator parameter (by its name in named_parameters) holds circuit rotation angles."""
     return name.endswith("latent.weights")

@@ -9,14 +9,15 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from qmolgen.images.metrics import LABELS  # noqa: E402
 from qmolgen.outputs import atomic_path  # noqa: E402
 
 LOSSES = ("loss_critic", "loss_generator", "wasserstein")
 
 
-def plot_training_curves(records: list[dict], path: str | Path) -> None:
-    """Losses (left), per-epoch metrics in [0, 1] (middle) and any others, e.g. FID, on a log scale (right)."""
+def plot_training_curves(records: list[dict], path: str | Path, labels: dict[str, str] | None = None) -> None:
+    """Losses (left), per-epoch metrics in [0, 1] (middle) and any others, e.g. FID, on a log scale (right);
+    `labels` names metric keys that need a longer name (the domain's metrics.labels)."""
+    labels = labels or {}
     if not records:
         return
     epochs = [r["epoch"] for r in records]
@@ -37,7 +38,7 @@ def plot_training_curves(records: list[dict], path: str | Path) -> None:
     axes[1].legend(fontsize=8)
     if other:
         for key in other:
-            axes[2].plot(epochs, values[key], marker=".", label=LABELS.get(key, key))
+            axes[2].plot(epochs, values[key], marker=".", label=labels.get(key, key))
         positive = all(v is None or v > 0 for k in other for v in values[k])
         axes[2].set(xlabel="epoch", yscale="log" if positive else "linear", title="sample metrics (unbounded)")
         axes[2].legend(fontsize=8)

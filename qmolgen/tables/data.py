@@ -11,12 +11,16 @@ import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from qmolgen.errors import DataError
+from qmolgen.errors import ConfigError, DataError
 from qmolgen.resources import datasets_dir
+
+if TYPE_CHECKING:  # imported lazily at run time: SDV is slow to import
+    from sdv.metadata import Metadata
 
 log = logging.getLogger("qmolgen")
 
@@ -32,7 +36,7 @@ class TableData:
     """The table, its SDV metadata and the row indices of the train and hold-out parts."""
 
     table: pd.DataFrame
-    metadata: "Metadata"  # noqa: F821 (sdv.metadata.Metadata, imported lazily: SDV is slow to import)
+    metadata: "Metadata"
     split: dict[str, np.ndarray]
 
     def subset(self, name: str) -> pd.DataFrame:
@@ -72,6 +76,45 @@ def read_table(path: str) -> pd.DataFrame:
     if duplicated or any(str(c).startswith("Unnamed: ") for c in table.columns):
         raise DataError(f"{file}: every column needs a unique, non-empty header; check {duplicated or 'the header row'}")
     return table
+
+
+def check_columns(table, real: pd.DataFrame, name: str) -> None:
+    """`table` is a DataFrame with the real table's columns (in any order).
+
+    Raises:
+        DataError: another type, or columns that differ (both lists are named).
+    """
+    if not isinstance(table, pd.DataFrame):
+        raise DataError(f"the {name} table must be a pandas DataFrame; got {type(table).__name__}")
+    if sorted(map(str, table.columns)) != sorted(map(str, real.columns)):
+        raise DataError(f"the {name} table's columns {list(table.columns)} differ from the real table's "
+                        f"{list(real.columns)}")
+
+
+def write_table_file(data, folder: Path) -> Path:
+    """An in-memory DataFrame as data.parquet in `folder` (Parquet keeps the column types a CSV would lose),
+    the file load_table reads.
+
+    Raises:
+        DataError: not a DataFrame, no rows, duplicate or non-string column names, or columns Parquet cannot
+            store (e.g. mixed Python objects).
+    """
+    if not isinstance(data, pd.DataFrame):
+        raise DataError(f"tables are given as a pandas DataFrame or a .csv/.parquet path; got {type(data).__name__}")
+    if data.empty:
+        raise DataError(f"the DataFrame has {len(data.columns)} columns but no rows")
+    names = [c for c in data.columns if not isinstance(c, str) or not c]
+    if names or data.columns.duplicated().any():
+        raise DataError(f"every column needs a unique, non-empty string name; check {names or 'the duplicates'}")
+    from qmolgen.outputs import atomic_path
+
+    path = Path(folder) / "data.parquet"
+    try:
+        with atomic_path(path) as tmp:
+            data.reset_index(drop=True).to_parquet(tmp, index=False)
+    except (ValueError, TypeError, ImportError) as exc:  # pyarrow's errors for unstorable columns
+        raise DataError(f"the DataFrame cannot be stored as Parquet ({exc}); give each column one type") from exc
+    return path
 
 
 def detect_metadata(table: pd.DataFrame):
@@ -191,3 +234,12 @@ def load_table(path: str, metadata_path: str | None, target: str | None, drop_co
     if len(table) - n_holdout < 2:
         raise DataError(f"{path} has {len(table)} rows: too few to hold out {holdout:.0%} and train on the rest")
     return TableData(table, metadata, {"train": np.sort(order[n_holdout:]), "holdout": np.sort(order[:n_holdout])})
+
+
+def load_table_section(data_section: dict) -> TableData:
+    """load_table with a config's `data` section."""
+    d = data_section
+    if not d.get("path"):
+        raise ConfigError("data.path is not set: pass data.path=my.csv (or .parquet), or use the credit recipe")
+    return load_table(d["path"], d["metadata"], d["target"], list(d["drop_columns"]), d["max_categories"],
+                      d["holdout"], d["split_seed"])

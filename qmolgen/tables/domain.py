@@ -16,9 +16,9 @@ import math
 import pandas as pd
 import torch
 
-from qmolgen.errors import ConfigError
-from qmolgen.quantum.latent import LATENT_KINDS, PatchQuantumGenerator, latent_source
-from qmolgen.tables.data import TableData, columns_metadata, load_table
+from qmolgen.domain import DomainMetrics, Metric
+from qmolgen.quantum.latent import PatchQuantumGenerator, generator_source
+from qmolgen.tables.data import TableData, check_columns, columns_metadata, load_table_section, write_table_file
 from qmolgen.tables.files import write_distributions, write_table
 from qmolgen.tables.metrics import evaluate_table, quality
 from qmolgen.tables.networks import BornRowDecoder, MLPRowDecoder, RowCritic, RowGenerator
@@ -26,21 +26,23 @@ from qmolgen.tables.transforms import RowTransformer
 
 log = logging.getLogger("qmolgen")
 
-KINDS = (*LATENT_KINDS, "quantum_patch")
+
+METRICS = DomainMetrics(
+    quality=Metric("quality", "SDMetrics quality", True),
+    validation=Metric("val_quality", "SDMetrics quality against the hold-out", True),
+    collapse="1 − SDMetrics CategoryCoverage averaged over categorical columns: the share of real categories "
+             "never generated",
+    summary=("quality", "quality_holdout"),
+    labels={"quality": "SDMetrics quality", "quality_holdout": "SDMetrics quality (hold-out)"})
 
 
 def build_generator(config: dict, transformer: RowTransformer) -> RowGenerator:
-    g, q = config["generator"], config["quantum"]
-    kind, spans = g["kind"], transformer.spans
+    g, spans = config["generator"], transformer.spans
     choices = g.get("choices", "sample")  # models trained before the setting existed drew their choices
-    if kind not in KINDS:
-        raise ConfigError(f"generator.kind must be one of {KINDS}; got {kind!r}")
-    if kind == "quantum_patch":
-        patches = math.ceil(BornRowDecoder.probabilities_needed(spans) / 2 ** q["patch_qubits"])
-        return RowGenerator(PatchQuantumGenerator(q["patch_qubits"], q["n_layers"], patches),
-                            BornRowDecoder(spans, g["temperature"], choices))
-    latent = latent_source(kind, q)
-    return RowGenerator(latent, MLPRowDecoder(latent.dim, spans, list(g["decoder_hidden"]), g["temperature"], choices))
+    source = generator_source(config, lambda q: math.ceil(BornRowDecoder.probabilities_needed(spans) / 2 ** q["patch_qubits"]))
+    if isinstance(source, PatchQuantumGenerator):
+        return RowGenerator(source, BornRowDecoder(spans, g["temperature"], choices))
+    return RowGenerator(source, MLPRowDecoder(source.dim, spans, list(g["decoder_hidden"]), g["temperature"], choices))
 
 
 @torch.no_grad()
@@ -55,6 +57,8 @@ class TableDomain:
     """Everything table-specific the shared trainer and the CLI need, built from one config."""
 
     name = "tables"
+    metrics = METRICS
+    write_data = staticmethod(write_table_file)
 
     def __init__(self, config: dict, spec: dict | None = None):
         self.config = config
@@ -63,11 +67,7 @@ class TableDomain:
         self.metadata_dict = spec["metadata"] if spec else None
 
     def load_data(self) -> tuple[torch.Tensor]:
-        d = self.config["data"]
-        if not d.get("path"):
-            raise ConfigError("data.path is not set: pass data.path=my.csv (or .parquet), or use the credit recipe")
-        self.data = load_table(d["path"], d["metadata"], d["target"], list(d["drop_columns"]), d["max_categories"],
-                               d["holdout"], d["split_seed"])
+        self.data = load_table_section(self.config["data"])
         self.metadata_dict = self.data.metadata.to_dict()
         train = self.data.subset("train")
         self.transformer = RowTransformer(self.config["generator"]["max_modes"],
@@ -77,6 +77,10 @@ class TableDomain:
                  len(self.data.table), self.data.table.shape[1], len(train), len(self.data.split["holdout"]),
                  self.transformer.dim)
         return (torch.from_numpy(self.transformer.transform(train)),)
+
+    def load_reference(self) -> None:
+        """Read and split the data: all that evaluate needs."""
+        self.load_data()
 
     def data_report(self) -> dict:
         table = self.data.table
@@ -121,6 +125,12 @@ class TableDomain:
         n = self.config["evaluate"]["final_samples"] or len(train)
         synthetic = sample_rows(generator, self.transformer, n)
         return evaluate_table(synthetic, train, holdout, self.metadata_dict, self.config["data"]["target"])
+
+    def evaluate(self, samples: pd.DataFrame) -> dict:
+        """Quality, ML efficacy and privacy of a synthetic DataFrame against the training and hold-out rows."""
+        check_columns(samples, self.data.table, "samples")
+        train, holdout = self.data.subset("train"), self.data.subset("holdout")
+        return evaluate_table(samples[train.columns], train, holdout, self.metadata_dict, self.config["data"]["target"])
 
     def sample(self, generator: RowGenerator, n: int) -> pd.DataFrame:
         return sample_rows(generator, self.transformer, n)

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from qmolgen.errors import DataError
-from qmolgen.tables.data import TABLE_NAME, check_table, detect_metadata, load_metadata, read_table
+from qmolgen.tables.data import TABLE_NAME, check_columns, check_table, detect_metadata, load_metadata, read_table
 from qmolgen.tables.files import metadata_path
 from qmolgen.tables.metrics import evaluate_table
 
@@ -34,11 +33,8 @@ def evaluate_files(synthetic: str, real: str, holdout: str | None = None, metada
         meta = detect_metadata(real_table)
     check_table(real_table, meta, target, max_categories, real)
     for name, table in (("synthetic", synthetic_table), ("hold-out", holdout_table)):
-        if table is None:
-            continue
-        if sorted(table.columns) != sorted(real_table.columns):
-            raise DataError(f"the {name} table's columns {list(table.columns)} differ from the real table's "
-                            f"{list(real_table.columns)}")
+        if table is not None:
+            check_columns(table, real_table, name)
     meta_dict = meta.to_dict()
     if TABLE_NAME not in meta_dict["tables"]:  # a JSON naming its table otherwise: use that name throughout
         meta_dict["tables"] = {TABLE_NAME: next(iter(meta_dict["tables"].values()))}

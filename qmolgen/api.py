@@ -1,0 +1,207 @@
+"""The Python API, in SDV's fit / sample / save / load manner; the `qmolgen` command line is a thin layer over it.
+
+    from qmolgen import Synthesizer
+
+    synth = Synthesizer.from_recipe("credit", **{"train.epochs": 5})
+    synth.fit(my_dataframe)                  # or a list of SMILES, an image array, or a file path
+    rows = synth.sample(1000, seed=0)        # a DataFrame (molecules: a table of SMILES; images: an array)
+    synth.evaluate(rows)                     # the domain's metrics against the held-out data
+    synth.save("credit.pt")                  # the CLI's weights-only model file
+    again = Synthesizer.load("credit.pt")    # also a run folder, or a recipe name (its shipped model)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from qmolgen.config import apply_settings, load_recipe
+from qmolgen.errors import ConfigError, DataError, NotFittedError
+from qmolgen.model import GenerativeModel, resolve_seed, train_model
+from qmolgen.runs import RunFolder
+
+
+class Synthesizer:
+    """A generative model of one recipe: configure, fit on data, sample, evaluate, save and load.
+
+    Args:
+        config: a complete config, as `qmolgen.config.load_config` returns it; usually built by
+            `Synthesizer.from_recipe`.
+    """
+
+    def __init__(self, config: dict):
+        self.config = config
+        self._model: GenerativeModel | None = None
+        self.metrics: dict | None = None  # final_metrics.json of the last fit
+        self.run_path: Path | None = None  # the run folder of the last fit, when one was kept
+
+    @classmethod
+    def from_recipe(cls, recipe: str = "qm9", **settings: Any) -> "Synthesizer":
+        """A synthesizer for a shipped recipe name or a recipe .yaml path, with settings by their dotted keys,
+        e.g. `Synthesizer.from_recipe("qm9", **{"train.epochs": 5, "generator.kind": "classical"})`.
+
+        Raises:
+            ConfigError: an unknown recipe or key, or a value of the wrong type (all problems at once).
+        """
+        return cls(apply_settings(load_recipe(recipe), settings))
+
+    @classmethod
+    def load(cls, source: str | os.PathLike) -> "Synthesizer":
+        """A fitted synthesizer from a model.pt file, a run folder, or a recipe name (its shipped pretrained
+        model). Files are loaded weights-only: nothing in them is executed.
+
+        Raises:
+            CheckpointError: nothing usable at `source`, or a corrupt or foreign file.
+        """
+        model = GenerativeModel.load(source)
+        synth = cls(model.config)
+        synth._model = model
+        path = Path(source)
+        if path.is_dir() and (path / "final_metrics.json").is_file():
+            import json
+
+            synth.metrics, synth.run_path = json.loads((path / "final_metrics.json").read_text()), path
+        return synth
+
+    @classmethod
+    def resume(cls, run_folder: str | os.PathLike, progress: bool = False) -> "Synthesizer":
+        """Continue a stopped run from its last completed epoch; the result equals an uninterrupted run."""
+        synth = cls(RunFolder.open(run_folder).config())
+        run, synth._model = train_model(resume=str(run_folder), progress=progress)
+        synth._finished(run, keep=True)
+        return synth
+
+    @property
+    def domain(self) -> str:
+        """molecules, images or tables."""
+        return self.config["domain"]
+
+    @property
+    def fitted(self) -> bool:
+        return self._model is not None
+
+    def fit(self, data: Any = None, *, out: str | os.PathLike | None = None, force: bool = False,
+            progress: bool = False) -> "Synthesizer":
+        """Train on `data`: a file path, or data in memory (molecules: a list of SMILES or a DataFrame with a
+        'smiles' column; images: an (N, 8, 8) array in [0, 1]; tables: a DataFrame). None trains on the
+        recipe's own dataset. The recipe's seed is used; a missing one is drawn and recorded in `config`.
+
+        Args:
+            out: keep the run folder there (config, per-epoch metrics, checkpoints, model.pt, figures; a copy of
+                in-memory data, so `Synthesizer.resume(out)` can continue a stopped run). Without it the run
+                lives in a temporary folder that is removed after fitting, data copy included.
+            force: reuse a non-empty `out` folder.
+            progress: show progress bars.
+        Raises:
+            DataError: the data cannot be used (every problem named, with where and how to fix it).
+            ConfigError: the recipe's settings are not valid.
+        """
+        config, in_memory = self.config, data
+        if isinstance(data, (str, os.PathLike)):
+            config, in_memory = apply_settings(config, {"data.path": str(data)}), None
+        config = resolve_seed(config)  # drawn here, so the run's config and self.config agree
+        with contextlib.ExitStack() as stack:
+            folder = out
+            if folder is None:
+                folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="qmolgen-run-"))) / "run"
+            try:
+                run, self._model = train_model(config, str(folder), force=force, progress=progress, data=in_memory)
+            except DataError as exc:
+                if in_memory is None or type(in_memory).__name__ == "DataFrame":
+                    raise
+                raise DataError(f"{exc}. (The data passed to fit was written one item per line: line n is item "
+                                f"n - 1 of it.)") from None
+            self.config = self._model.config
+            self._finished(run, keep=out is not None)
+        return self
+
+    def _finished(self, run: RunFolder, keep: bool) -> None:
+        import json
+
+        self.metrics = json.loads((run.path / "final_metrics.json").read_text())
+        self.run_path = run.path if keep else None
+
+    def _fitted_model(self, action: str) -> GenerativeModel:
+        if self._model is None:
+            raise NotFittedError(f"cannot {action} before fitting: call fit(data) first, or "
+                                 "Synthesizer.load(path) for a trained model")
+        return self._model
+
+    def sample(self, n: int, seed: int | None = None, **options: Any):
+        """n samples in the domain's natural type: molecules a DataFrame (smiles, valid, qed, logp, sa; pass
+        properties=False to skip the three property columns), images an (n, 8, 8) array in [0, 1], tables a
+        DataFrame with the training table's columns. The same seed gives the same samples.
+
+        Raises:
+            NotFittedError: the synthesizer was neither fitted nor loaded.
+        """
+        return self._fitted_model("sample").sample(n, seed=seed, **options)
+
+    def evaluate(self, samples: Any, data: Any = None) -> dict:
+        """The domain's metrics (the same as final_metrics.json) of `samples` against the held-out split of the
+        training data: the test split for molecules and images, the hold-out rows for tables.
+
+        Args:
+            samples: what `sample` returns, or the same type from elsewhere (a list of SMILES works too).
+            data: the training data again, needed after `load` when the model was fitted on in-memory data
+                (a model remembers its data's path, not the data); None re-reads the recorded path.
+        Raises:
+            NotFittedError: the synthesizer was neither fitted nor loaded.
+            DataError: the samples are of the wrong type or shape, or the data cannot be read.
+        """
+        model = self._fitted_model("evaluate")
+        domain = model.domain
+        if data is not None or getattr(domain, "data", None) is None:
+            domain = type(domain)(model.config, domain.spec_from_dict(domain.spec_dict()))
+            if data is None:
+                domain.load_reference()
+            else:
+                with tempfile.TemporaryDirectory(prefix="qmolgen-data-") as tmp:
+                    path = data if isinstance(data, (str, os.PathLike)) else domain.write_data(data, Path(tmp))
+                    domain.config = apply_settings(model.config, {"data.path": str(path)})
+                    domain.load_reference()
+            if data is None:
+                model.domain = domain  # keep the loaded data for the next call
+        return domain.evaluate(samples)
+
+    def write_samples(self, samples: Any, path: str | os.PathLike | None = None, force: bool = False) -> str:
+        """Write samples in the format of `path`'s extension (molecules .csv/.smi/.sdf, or CSV on stdout when
+        path is None; images .png and .npy; tables .csv/.parquet with SDV metadata beside), atomically and
+        never over an existing file unless force. Returns a line saying what was written."""
+        return self._fitted_model("write samples").domain.write_samples(samples, str(path) if path else None, force)
+
+    def export_table(self, n: int, path: str | os.PathLike, seed: int | None = None, chunk_size: int = 10_000,
+                     force: bool = False, progress: bool = False) -> str:
+        """Tables: write n synthetic rows to a .csv or .parquet file, `chunk_size` rows at a time (memory depends
+        on chunk_size, not on n), with the SDV metadata JSON beside it.
+
+        Raises:
+            ConfigError: the model is not a table model.
+        """
+        from qmolgen.seeding import seed_everything
+        from qmolgen.tables.files import export_rows
+
+        model = self._fitted_model("export")
+        if self.domain != "tables":
+            raise ConfigError(f"export writes tables; this is a {self.domain} model (use sample / write_samples)")
+        if seed is not None:
+            seed_everything(seed)
+        return export_rows(model.sample, n, str(path), model.domain.metadata_dict,
+                           model.domain.transformer, chunk_size, force, progress)
+
+    def save(self, path: str | os.PathLike, force: bool = False) -> None:
+        """Write the model as a weights-only model.pt file, the same format as a run folder's model.pt.
+
+        Raises:
+            NotFittedError: nothing to save yet.
+            CheckpointError: `path` exists and force is False.
+        """
+        self._fitted_model("save").save(path, force=force)
+
+    def __repr__(self) -> str:
+        state = "fitted" if self.fitted else "not fitted"
+        return (f"Synthesizer(recipe={self.config.get('recipe')!r}, domain={self.domain!r}, "
+                f"kind={self.config['generator']['kind']!r}, {state})")
