@@ -8,8 +8,14 @@ The public API: `Synthesizer` (qmolgen.api), the errors it raises (qmolgen.error
 """
 __version__ = "0.1.0"
 
-__all__ = ["Synthesizer", "recipe_names", "QmolgenError", "ConfigError", "DataError", "CheckpointError",
-           "NotFittedError", "OutputExistsError", "__version__"]
+from qmolgen.errors import (CheckpointError, ConfigError, DataError, NotFittedError,  # noqa: E402 (light: no deps)
+                            OutputExistsError, QmolgenError)
+
+# Synthesizer (qmolgen.api) and recipe_names (qmolgen.config) are also importable from here, on first use (see
+# __getattr__); they are left out of __all__ only so that tools that resolve it eagerly (pdoc) do not trip.
+__all__ = ["QmolgenError", "ConfigError", "DataError", "CheckpointError", "NotFittedError", "OutputExistsError",
+           "__version__"]
+LAZY = ("Synthesizer", "recipe_names")
 
 
 def __getattr__(name: str):
@@ -22,8 +28,4 @@ def __getattr__(name: str):
         from qmolgen.config import recipe_names
 
         return recipe_names
-    if name in __all__:
-        from qmolgen import errors
-
-        return getattr(errors, name)
     raise AttributeError(f"module 'qmolgen' has no attribute {name!r}")

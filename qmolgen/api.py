@@ -81,6 +81,7 @@ class Synthesizer:
 
     @property
     def fitted(self) -> bool:
+        """Whether the synthesizer can sample: fitted here, or loaded from a trained model."""
         return self._model is not None
 
     def fit(self, data: Any = None, *, out: str | os.PathLike | None = None, force: bool = False,

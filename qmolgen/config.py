@@ -70,6 +70,7 @@ def _merge(base: dict, changes: dict, where: str) -> dict:
 
 
 def flat_keys(config: dict, prefix: str = "") -> list[str]:
+    """Every leaf key of a config as a dotted name (`train.epochs`): the keys an override may set."""
     keys = []
     for key, value in config.items():
         full = f"{prefix}{key}"

@@ -39,6 +39,7 @@ class DomainMetrics:
     labels: dict[str, str] = field(default_factory=dict, hash=False)  # printed names of keys that need one
 
     def label(self, key: str) -> str:
+        """How `key` is printed: its label, else the key itself."""
         return self.labels.get(key, key)
 
 

@@ -27,6 +27,7 @@ FORMAT_VERSION = 1
 
 
 def versions() -> dict:
+    """The versions that made a checkpoint (qmolgen, torch, PennyLane, RDKit, Python), saved inside it."""
     import pennylane
     import rdkit
 
@@ -81,6 +82,11 @@ class RunFolder:
 
     @classmethod
     def create(cls, config: dict, out: str | None = None, force: bool = False) -> "RunFolder":
+        """A new run folder at `out` (default_path when None) holding config.yaml.
+
+        Raises:
+            CheckpointError: `out` exists and is not empty, and force is False.
+        """
         path = Path(out if out is not None else cls.default_path(config))
         if path.exists() and any(path.iterdir()) and not force:
             raise CheckpointError(f"run folder {path} already exists and is not empty; use --resume {path} to "
@@ -94,30 +100,41 @@ class RunFolder:
 
     @classmethod
     def open(cls, path: str | Path) -> "RunFolder":
+        """An existing run folder (one with config.yaml), e.g. to resume it.
+
+        Raises:
+            CheckpointError: `path` is not a run folder.
+        """
         run = cls(path)
         if not (run.path / "config.yaml").is_file():
             raise CheckpointError(f"{path} is not a qmolgen run folder (no config.yaml)")
         return run
 
     def config(self) -> dict:
+        """The run's resolved config (config.yaml)."""
         return yaml.safe_load((self.path / "config.yaml").read_text())
 
     def write_config(self, config: dict) -> None:
+        """Write config.yaml (atomically)."""
         write_text(self.path / "config.yaml", yaml.safe_dump(config, sort_keys=False), force=True)
 
     @property
     def last_checkpoint(self) -> Path:
+        """checkpoints/last.pt: the training state after the last completed epoch."""
         return self.path / "checkpoints" / "last.pt"
 
     @property
     def model_path(self) -> Path:
+        """model.pt: the trained generator, written when the run finishes."""
         return self.path / "model.pt"
 
     def append_metrics(self, record: dict) -> None:
+        """Add one epoch's record to metrics.jsonl."""
         with (self.path / "metrics.jsonl").open("a") as handle:
             handle.write(json.dumps(record) + "\n")
 
     def metrics(self) -> list[dict]:
+        """Every epoch's record from metrics.jsonl (empty before the first epoch ends)."""
         path = self.path / "metrics.jsonl"
         if not path.exists():
             return []
@@ -129,4 +146,5 @@ class RunFolder:
         write_text(self.path / "metrics.jsonl", "".join(json.dumps(r) + "\n" for r in kept), force=True)
 
     def write_json(self, name: str, obj) -> None:
+        """Write `obj` as indented JSON to the file `name` in the run folder (atomically)."""
         write_text(self.path / name, json.dumps(obj, indent=2) + "\n", force=True)

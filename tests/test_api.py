@@ -26,7 +26,7 @@ def digits_images() -> np.ndarray:
 
 
 def test_public_names_are_exported_and_documented():
-    for name in qmolgen.__all__:
+    for name in (*qmolgen.__all__, *qmolgen.LAZY):
         obj = getattr(qmolgen, name)
         assert name == "__version__" or obj.__doc__, f"qmolgen.{name} has no docstring"
     with pytest.raises(AttributeError, match="no attribute 'Synthesiser'"):

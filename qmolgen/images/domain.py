@@ -14,7 +14,7 @@ import logging
 import numpy as np
 import torch
 
-from qmolgen.domain import DomainMetrics, Metric
+from qmolgen.domain import Domain, DomainMetrics, Metric
 from qmolgen.errors import ConfigError
 from qmolgen.images.data import ImageData, check_images, load_images, write_image_file
 from qmolgen.images.files import write_grid, write_images
@@ -50,7 +50,7 @@ def sample_images(generator: ImageGenerator, n: int, batch_size: int = 1000) -> 
     return np.concatenate([generator(min(batch_size, n - start))[0].numpy() for start in range(0, n, batch_size)])
 
 
-class ImageDomain:
+class ImageDomain(Domain):
     """Everything image-specific the shared trainer and the CLI need, built from one config."""
 
     name = "images"

@@ -18,7 +18,7 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from qmolgen.domain import DomainMetrics, Metric
+from qmolgen.domain import Domain, DomainMetrics, Metric
 from qmolgen.errors import ConfigError
 from qmolgen.molecules import graphs
 from qmolgen.molecules.files import write_grid, write_molecules
@@ -131,7 +131,7 @@ def write_molecule_outputs(table: pd.DataFrame, path: str | None, force: bool = 
     return write_molecules(table, path, force)
 
 
-class MoleculeDomain:
+class MoleculeDomain(Domain):
     """Everything molecule-specific the shared trainer and the CLI need, built from one config."""
 
     name = "molecules"

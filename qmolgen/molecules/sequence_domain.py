@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from qmolgen.domain import Domain
 from qmolgen.errors import ConfigError
 from qmolgen.molecules.data import smiles_list, write_smiles_file
 from qmolgen.molecules.domain import METRICS, latent_usage, samples_table, write_molecule_outputs
@@ -39,7 +40,7 @@ KINDS = ("hybrid", "classical", "size_matched", "language_model")
 FIXED_LATENT_SAMPLES = 1000
 
 
-class SequenceMoleculeDomain:
+class SequenceMoleculeDomain(Domain):
     """Everything the shared trainer, the CLI and the benchmark need for sequence-decoded molecules."""
 
     name = "molecules"

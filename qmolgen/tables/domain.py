@@ -16,7 +16,7 @@ import math
 import pandas as pd
 import torch
 
-from qmolgen.domain import DomainMetrics, Metric
+from qmolgen.domain import Domain, DomainMetrics, Metric
 from qmolgen.quantum.latent import PatchQuantumGenerator, generator_source
 from qmolgen.tables.data import TableData, check_columns, columns_metadata, load_table_section, write_table_file
 from qmolgen.tables.files import write_distributions, write_table
@@ -53,7 +53,7 @@ def sample_rows(generator: RowGenerator, transformer: RowTransformer, n: int, ba
     return pd.concat(parts, ignore_index=True)
 
 
-class TableDomain:
+class TableDomain(Domain):
     """Everything table-specific the shared trainer and the CLI need, built from one config."""
 
     name = "tables"
