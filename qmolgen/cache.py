@@ -33,7 +33,21 @@ def file_digest(path: Path) -> str:
     return digest.hexdigest()
 
 
+def library_versions(*packages: str) -> dict[str, str]:
+    """Installed versions of the packages a cached result depends on (e.g. fcd, rdkit), for its key."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = {}
+    for name in packages:
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            found[name] = "not installed"
+    return found
+
+
 def key(kind: str, **parts) -> str:
+    """The cache entry name of `kind` computed from `parts` (file digests, settings, library versions)."""
     text = json.dumps({"kind": kind, "version": qmolgen.__version__, **parts}, sort_keys=True, default=str)
     return f"{kind}-{hashlib.sha256(text.encode()).hexdigest()[:24]}"
 

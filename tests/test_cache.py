@@ -25,3 +25,12 @@ def test_a_damaged_cache_entry_is_recomputed_not_trusted(small_smi, tmp_path, mo
 
 def test_cache_key_depends_on_the_settings():
     assert cache.key("molecules", file="abc", max_atoms=9) != cache.key("molecules", file="abc", max_atoms=10)
+
+
+def test_statistics_cache_keys_change_with_the_libraries_that_computed_them(monkeypatch):
+    from qmolgen import cache
+
+    first = cache.key("chemnet", smiles="x", versions=cache.library_versions("fcd", "rdkit"))
+    assert cache.library_versions("rdkit")["rdkit"] not in ("", "not installed")
+    monkeypatch.setattr(cache, "library_versions", lambda *names: {n: "0.0" for n in names})
+    assert cache.key("chemnet", smiles="x", versions=cache.library_versions("fcd", "rdkit")) != first

@@ -26,7 +26,10 @@ def test_train_writes_every_output_of_a_run(trained):
     records = [json.loads(line) for line in (trained / "metrics.jsonl").read_text().splitlines()]
     assert [r["epoch"] for r in records] == [1, 2]
     final = json.loads((trained / "final_metrics.json").read_text())
-    assert final["n_samples"] == 200 and 0 <= final["validity"] <= 1 and final["params_quantum"] == 16
+    assert final["n_samples"] == 200 and final["params_quantum"] == 16
+    # counts of 200 samples, nested as defined: valid >= valid and unique >= valid, unique and novel
+    assert round(final["validity"] * 200, 6).is_integer() and final["vun"] <= final["vu"] <= final["validity"]
+    assert final["vu"] == pytest.approx(final["validity"] * final["uniqueness"])
     report = json.loads((trained / "data_report.json").read_text())
     assert report["n_used"] == 1500 and report["split"]["train"] == 1200
 
@@ -112,14 +115,17 @@ def test_qm9_graph_recipe_trains_end_to_end_on_a_small_subset(tmp_path):
     assert report["n_used"] + sum(p["count"] for p in report["problems"].values()) == 2000
 
 
-def test_shipped_pretrained_model_generates_valid_unique_molecules(tmp_path):
+def test_shipped_pretrained_graph_model_is_more_valid_than_its_untrained_generator(tmp_path):
+    """Measured on 1,000 samples: the shipped qm9_graph model is 100 % valid (FCD 8.7); its generator
+    re-initialised gives 83 % through the same valence repair (FCD 9.3), failing the bound below. (The graph
+    model is barely better than untrained on FCD: README, Results.)"""
     out = tmp_path / "mols.csv"
     result = run("--quiet", "generate", "qm9_graph", "-n", 500, "-o", out, "--seed", 0)
     assert result.exit_code == 0, result.output
     table = pd.read_csv(out)
     assert len(table) == 500
-    assert table.valid.mean() > 0.9
-    assert table[table.valid].smiles.nunique() > 0.6 * len(table)
+    assert table.valid.mean() > 0.95
+    assert table[table.valid].smiles.nunique() > 0.9 * table.valid.sum()
 
 
 @pytest.mark.slow

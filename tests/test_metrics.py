@@ -18,9 +18,10 @@ def test_counts_follow_the_documented_definitions():
 
 
 def test_collapse_measures_are_undefined_without_a_valid_sample():
-    m = evaluate_smiles(["C1CC", "", None], with_fcd=False)
-    assert m["validity"] == 0.0 and m["uniqueness"] == 0.0
+    m = evaluate_smiles(["C1CC", "", None], train={"CCO"}, with_fcd=False)
+    assert m["validity"] == 0.0 and m["uniqueness"] == 0.0 and m["vun"] == 0.0
     assert m["top_share"] is None and m["mode_collapse_rate"] is None
+    assert m["novelty"] is None and m["novelty_note"] == "no valid molecule: novelty is not defined"
 
 
 def test_properties_and_diversity():

@@ -9,8 +9,13 @@ from qmolgen.runs import MODEL_FORMAT, TRAINING_FORMAT, load_checkpoint, save_ch
 
 
 class Payload:
+    """Unpickling this creates the file `sentinel`: proof that a load ran code from the file."""
+
+    def __init__(self, sentinel):
+        self.sentinel = str(sentinel)
+
     def __reduce__(self):
-        return (print, ("this must never run",))
+        return (open, (self.sentinel, "w"))
 
 
 def test_checkpoint_round_trip_and_kind_check(tmp_path):
@@ -34,10 +39,14 @@ def test_truncated_foreign_and_malicious_files_are_refused(tmp_path):
     torch.save({"state_dict": {"w": torch.ones(2)}}, foreign)
     with pytest.raises(CheckpointError, match="not a qmolgen checkpoint"):
         load_checkpoint(foreign, MODEL_FORMAT)
-    malicious = tmp_path / "malicious.pt"
-    malicious.write_bytes(pickle.dumps(Payload()))
-    with pytest.raises(CheckpointError):
-        load_checkpoint(malicious, MODEL_FORMAT)
+    sentinel = tmp_path / "payload-ran"
+    for name, write in (("pickle", lambda path: path.write_bytes(pickle.dumps(Payload(sentinel)))),
+                        ("torch", lambda path: torch.save({"format": MODEL_FORMAT, "w": Payload(sentinel)}, path))):
+        malicious = tmp_path / f"malicious-{name}.pt"
+        write(malicious)
+        with pytest.raises(CheckpointError, match="holds objects a qmolgen checkpoint never contains; refusing"):
+            load_checkpoint(malicious, MODEL_FORMAT)
+        assert not sentinel.exists(), f"loading the {name} payload ran its code"
     with pytest.raises(CheckpointError, match="does not exist"):
         load_checkpoint(tmp_path / "missing.pt", MODEL_FORMAT)
 

@@ -44,6 +44,13 @@ def build_generator(config: dict) -> ImageGenerator:
     return ImageGenerator(source, MLPImageDecoder(source.dim, list(g["decoder_hidden"])))
 
 
+def floor_images(train: np.ndarray, n: int) -> np.ndarray:
+    """n real training images for the FID floor: FID depends on the number of images, so the floor is computed
+    on as many as the model is scored on (drawn with replacement when the split holds fewer; seed 0)."""
+    rng = np.random.default_rng(0)
+    return train[rng.choice(len(train), n, replace=n > len(train))]
+
+
 @torch.no_grad()
 def sample_images(generator: ImageGenerator, n: int, batch_size: int = 1000) -> np.ndarray:
     generator.eval()
@@ -109,9 +116,9 @@ class ImageDomain(Domain):
 
     def final_metrics(self, generator: ImageGenerator) -> dict:
         """The full report on evaluate.final_samples samples, with the real-data floor beside it."""
-        metrics = evaluate_images(sample_images(generator, self.config["evaluate"]["final_samples"]),
-                                  self._reference())
-        floor = evaluate_images(self.data.subset("train")[0], self._reference())
+        n = self.config["evaluate"]["final_samples"]
+        metrics = evaluate_images(sample_images(generator, n), self._reference())
+        floor = evaluate_images(floor_images(self.data.subset("train")[0], n), self._reference())
         metrics.update({"fid_floor": floor["fid"], "coverage_floor": floor["coverage"]})
         return metrics
 

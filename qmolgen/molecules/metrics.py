@@ -95,7 +95,7 @@ def smiles_digest(smiles) -> str:
 @lru_cache(maxsize=4)
 def _reference_stats(smiles: tuple[str, ...]):
     """ChemNet mean and covariance of a reference set: in memory, and on disk across runs."""
-    name = cache.key("chemnet", smiles=smiles_digest(smiles))
+    name = cache.key("chemnet", smiles=smiles_digest(smiles), versions=cache.library_versions("fcd", "rdkit"))
     hit = cache.load(name)
     if hit is not None:
         return hit["mu"], hit["sigma"]
@@ -106,7 +106,7 @@ def _reference_stats(smiles: tuple[str, ...]):
 
 @lru_cache(maxsize=4)
 def _reference_properties(smiles: tuple[str, ...]) -> np.ndarray:
-    name = cache.key("properties", smiles=smiles_digest(smiles))
+    name = cache.key("properties", smiles=smiles_digest(smiles), versions=cache.library_versions("rdkit"))
     hit = cache.load(name)
     if hit is not None:
         return hit["values"]
@@ -163,7 +163,10 @@ def evaluate_smiles(smiles: list[str | None], train: set[str] | None = None, ref
     out["top_share"] = counts.most_common(1)[0][1] / len(valid) if valid else None
     if train is not None:
         novel = [s for s in distinct if s not in train]
-        out["novelty"] = len(novel) / len(distinct) if distinct else 0.0
+        # Undefined without a valid sample (None with the reason), as mode_collapse_rate.
+        out["novelty"] = len(novel) / len(distinct) if distinct else None
+        if not distinct:
+            out["novelty_note"] = "no valid molecule: novelty is not defined"
         out["vun"] = len(novel) / n
     out["int_div"] = internal_diversity(distinct)
     if with_properties and valid:

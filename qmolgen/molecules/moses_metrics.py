@@ -104,7 +104,7 @@ class ReferenceStats:
     and cached on disk by the set's contents."""
 
     def __init__(self, smiles: list[str], digest: str):
-        name = cache.key("moses-reference", smiles=digest)
+        name = cache.key("moses-reference", smiles=digest, versions=cache.library_versions("rdkit"))
         hit = cache.load(name)
         if hit is None:
             mols = [m for m in (Chem.MolFromSmiles(s) for s in smiles) if m is not None]

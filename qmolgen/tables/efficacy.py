@@ -7,7 +7,6 @@ fixed random state). Score: ROC AUC for a two-class target, macro F1 for more cl
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from qmolgen.tables.data import CATEGORY_SDTYPES
@@ -31,15 +30,15 @@ def _model(features: pd.DataFrame, columns: dict, classify: bool):
     return make_pipeline(encode, learner)
 
 
-def _score(model, features: pd.DataFrame, target: pd.Series, classify: bool, labels: list) -> float:
+def _score(model, features: pd.DataFrame, target: pd.Series, classify: bool, labels: list) -> float | None:
     from sklearn.metrics import f1_score, r2_score, roc_auc_score
 
     if not classify:
         return float(r2_score(target, model.predict(features)))
     if len(labels) == 2:
         positive = list(model.classes_).index(labels[1]) if labels[1] in model.classes_ else None
-        if positive is None:  # the model never saw that class: it cannot rank it
-            return 0.5
+        if positive is None:  # the model never saw that class: it cannot rank it, and no number is honest
+            return None
         return float(roc_auc_score(target == labels[1], model.predict_proba(features)[:, positive]))
     return float(f1_score(target, model.predict(features), average="macro", labels=labels))
 
@@ -47,7 +46,8 @@ def _score(model, features: pd.DataFrame, target: pd.Series, classify: bool, lab
 def ml_efficacy(train: pd.DataFrame, synthetic: pd.DataFrame, holdout: pd.DataFrame, target: str,
                 metadata: dict) -> dict:
     """{'efficacy_score': name, 'efficacy_real': train-on-real, 'efficacy_synthetic': train-on-synthetic,
-    'efficacy_ratio': synthetic / real}, all tested on the hold-out."""
+    'efficacy_ratio': synthetic / real}, all tested on the hold-out. A score that cannot be computed (the rows
+    hold one class of the target only) is None, and 'efficacy_note' says why."""
     columns = next(iter(metadata["tables"].values()))["columns"]
     classify = columns[target]["sdtype"] in CATEGORY_SDTYPES
     features = [c for c in train.columns if c != target and columns[c]["sdtype"] in
@@ -58,8 +58,10 @@ def ml_efficacy(train: pd.DataFrame, synthetic: pd.DataFrame, holdout: pd.DataFr
     for name, table in (("real", train), ("synthetic", synthetic)):
         rows = table[table[target].notna()]
         y = rows[target].astype(str) if classify else rows[target].astype(float)
-        if classify and y.nunique() < 2:
-            out[f"efficacy_{name}"] = 0.5 if len(labels) == 2 else 0.0  # one class only: nothing to learn
+        if classify and y.nunique() < 2:  # one class only: nothing to learn, so no score (not a made-up 0.5)
+            out[f"efficacy_{name}"] = None
+            out["efficacy_note"] = (f"the {name} rows hold {y.nunique()} class of {target!r}; a classifier needs "
+                                    "two, so efficacy_" + name + " is not defined")
             continue
         # A column with no values at all (a generator that never leaves it filled) carries nothing to learn,
         # and the boosting's binning cannot take it: the model goes without it.
@@ -67,5 +69,9 @@ def ml_efficacy(train: pd.DataFrame, synthetic: pd.DataFrame, holdout: pd.DataFr
         model = _model(rows[usable], columns, classify).fit(rows[usable], y)
         keep = holdout[target].notna()
         out[f"efficacy_{name}"] = _score(model, holdout.loc[keep, features], real_target[keep], classify, labels)
-    out["efficacy_ratio"] = out["efficacy_synthetic"] / out["efficacy_real"] if out["efficacy_real"] else np.nan
+        if out[f"efficacy_{name}"] is None:
+            out["efficacy_note"] = (f"the model trained on the {name} rows never saw the class {labels[1]!r}, so it "
+                                    "cannot rank it: efficacy_" + name + " is not defined")
+    real, synthetic = out["efficacy_real"], out["efficacy_synthetic"]
+    out["efficacy_ratio"] = synthetic / real if real and synthetic is not None else None
     return out

@@ -43,8 +43,18 @@ def distance_features(table: pd.DataFrame, reference: pd.DataFrame, columns: dic
 
 def exact_copies(train: pd.DataFrame, synthetic: pd.DataFrame) -> int:
     """Synthetic rows equal to some training row in every column (missing equals missing)."""
-    key = lambda t: t.astype(str).agg("\x1f".join, axis=1)  # noqa: E731
-    return int(key(synthetic).isin(set(key(train))).sum())
+    def rows(table: pd.DataFrame) -> list[tuple]:
+        # typed values, not their text: 35 (an int column) equals 35.0 (a float column); missing equals missing
+        columns = []
+        for name in train.columns:
+            values = table[name]
+            values = values.astype(float) if pd.api.types.is_numeric_dtype(values) and not \
+                pd.api.types.is_bool_dtype(values) else values.astype(object)
+            columns.append([None if pd.isna(v) else v for v in values])
+        return list(zip(*columns))
+
+    seen = set(rows(train))
+    return sum(row in seen for row in rows(synthetic))
 
 
 def membership_inference_auc(train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame,
