@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import tempfile
 from pathlib import Path
@@ -61,8 +62,6 @@ class Synthesizer:
         synth._model = model
         path = Path(source)
         if path.is_dir() and (path / "final_metrics.json").is_file():
-            import json
-
             synth.metrics, synth.run_path = json.loads((path / "final_metrics.json").read_text()), path
         return synth
 
@@ -111,7 +110,7 @@ class Synthesizer:
             try:
                 run, self._model = train_model(config, str(folder), force=force, progress=progress, data=in_memory)
             except DataError as exc:
-                if in_memory is None or type(in_memory).__name__ == "DataFrame":
+                if in_memory is None or self.domain != "molecules":  # only SMILES lists are written line by line
                     raise
                 raise DataError(f"{exc}. (The data passed to fit was written one item per line: line n is item "
                                 f"n - 1 of it.)") from None
@@ -120,8 +119,6 @@ class Synthesizer:
         return self
 
     def _finished(self, run: RunFolder, keep: bool) -> None:
-        import json
-
         self.metrics = json.loads((run.path / "final_metrics.json").read_text())
         self.run_path = run.path if keep else None
 
