@@ -62,7 +62,7 @@ class Synthesizer:
         synth._model = model
         path = Path(source)
         if path.is_dir() and (path / "final_metrics.json").is_file():
-            synth.metrics, synth.run_path = json.loads((path / "final_metrics.json").read_text()), path
+            synth._finished(RunFolder(path), keep=True)
         return synth
 
     @classmethod

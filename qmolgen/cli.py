@@ -215,23 +215,22 @@ def evaluate(samples, reference, no_fcd, real, holdout, metadata, target, output
     synthetic table (.csv/.parquet) against --real (and --holdout) for quality and privacy."""
     from qmolgen.outputs import write_text
 
+    from qmolgen.model import DOMAINS
+
     if real:
         from qmolgen.tables.evaluation import evaluate_files
 
-        metrics = evaluate_files(samples, real, holdout, metadata, target)
+        domain, metrics = "tables", evaluate_files(samples, real, holdout, metadata, target)
     elif holdout or metadata or target:
         raise click.UsageError("--holdout, --metadata and --target are for tables: give the real table with --real")
     elif samples.lower().endswith(".npy"):
         from qmolgen.images.evaluation import evaluate_file as evaluate_images_file
 
-        metrics = evaluate_images_file(samples, reference or "digits")
+        domain, metrics = "images", evaluate_images_file(samples, reference or "digits")
     else:
         from qmolgen.molecules.evaluation import evaluate_file
 
-        metrics = evaluate_file(samples, reference or "qm9", with_fcd=not no_fcd)
-    from qmolgen.model import DOMAINS
-
-    domain = "tables" if real else "images" if samples.lower().endswith(".npy") else "molecules"
+        domain, metrics = "molecules", evaluate_file(samples, reference or "qm9", with_fcd=not no_fcd)
     described = DOMAINS[domain].metrics
     for key, value in metrics.items():
         label = described.label(key)
