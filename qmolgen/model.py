@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import resource
 import sys
@@ -17,6 +18,7 @@ from qmolgen.molecules.domain import MoleculeDomain
 from qmolgen.molecules.sequence_domain import SequenceMoleculeDomain
 from qmolgen.tables.domain import TableDomain
 from qmolgen.quantum.latent import parameter_counts
+from qmolgen.quantum.prior import BitPrior, fit_prior
 from qmolgen.report.plots import plot_training_curves
 from qmolgen.resources import pretrained_dir
 from qmolgen.seeding import draw_seed, seed_everything
@@ -102,6 +104,7 @@ def train_model(config: dict | None = None, out: str | None = None, resume: str 
     for name, content in getattr(domain, "run_files", dict)().items():  # e.g. the tables' detected metadata
         run.write_json(name, content)
     generator = domain.build_generator()
+    prior_report = _fit_prior(config, run, domain, dataset, generator, resume)
     if getattr(domain, "adversarial", True):
         final = _train_adversarially(config, run, domain, dataset, generator, resume, progress)
     else:  # the language-model baseline: maximum likelihood, resumable and cached by its own loop
@@ -110,6 +113,7 @@ def train_model(config: dict | None = None, out: str | None = None, resume: str 
             run.append_metrics(record)
         final = {"seed": config["seed"], "generator": config["generator"]["kind"], "epochs": report["epochs"],
                  "train_seconds": report["seconds"], **parameter_counts(generator)}
+    final.update(prior_report)
     log.info("final evaluation")
     final.update(domain.final_metrics(generator))
     final.update(resources_used())  # of this process: a resumed run counts from its resumption
@@ -120,6 +124,21 @@ def train_model(config: dict | None = None, out: str | None = None, resume: str 
     plot_training_curves(run.metrics(), run.path / "training_curves.png", domain.metrics.labels)
     model.write_preview(run.path / "samples.png")
     return run, model
+
+
+def _fit_prior(config: dict, run: RunFolder, domain, dataset, generator, resume) -> dict:
+    """For the prior kinds (qcbm, prior_*): fit the prior to the data's bits before the GAN and record the fit in
+    prior.json; a resumed run keeps the fitted prior from its checkpoint. Returns the fit report ({} otherwise)."""
+    prior = getattr(generator, "latent", None)
+    if not isinstance(prior, BitPrior):
+        return {}
+    if resume and (run.path / "prior.json").is_file():
+        prior.freeze()  # its fitted weights (and measured pool) come back with the checkpoint
+        return json.loads((run.path / "prior.json").read_text())
+    report = fit_prior(prior, dataset, domain.real_to_input, config["quantum"], config["seed"])
+    log.info("prior: %s", {k: round(v, 4) if isinstance(v, float) else v for k, v in report.items()})
+    run.write_json("prior.json", report)
+    return report
 
 
 def _train_adversarially(config: dict, run: RunFolder, domain, dataset, generator, resume, progress) -> dict:

@@ -32,11 +32,11 @@ from qmolgen.molecules.pretrain import PretrainSettings, fit_sequence_model
 from qmolgen.molecules.sequence_model import SequenceAutoencoder, SequenceDecoder, sequence_loss
 from qmolgen.molecules.sequences import SequenceData, load_sequences_section
 from qmolgen.molecules.tokens import Vocabulary, canonical_or_none
-from qmolgen.quantum.latent import latent_source
+from qmolgen.quantum.latent import LATENT_KINDS, latent_source
 
 log = logging.getLogger("qmolgen")
 
-KINDS = ("hybrid", "classical", "size_matched", "language_model")
+KINDS = (*LATENT_KINDS, "language_model")
 FIXED_LATENT_SAMPLES = 1000
 
 

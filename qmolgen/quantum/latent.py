@@ -13,6 +13,7 @@ from torch import nn
 
 from qmolgen.errors import ConfigError
 from qmolgen.quantum import circuits
+from qmolgen.quantum.prior import PRIOR_KINDS, build_prior
 from qmolgen.quantum.statevector import StatevectorCircuit
 
 EXECUTORS = ("torch", "pennylane")
@@ -121,7 +122,7 @@ def count_parameters(module: nn.Module) -> int:
     return sum(p.numel() for p in module.parameters() if p.requires_grad)
 
 
-LATENT_KINDS = ("hybrid", "classical", "size_matched")
+LATENT_KINDS = ("hybrid", "classical", "size_matched", *PRIOR_KINDS)
 
 
 def latent_source(kind: str, quantum: dict) -> nn.Module:
@@ -129,6 +130,8 @@ def latent_source(kind: str, quantum: dict) -> nn.Module:
     the circuit (hybrid), Gaussian noise of the circuit's latent size (classical), or a classical transform
     with at most the circuit's parameter count (size_matched). Every domain builds its baselines here."""
     q = quantum
+    if kind in PRIOR_KINDS:  # a trained prior over bitstrings (fitted by qmolgen.model before the GAN)
+        return build_prior(kind, q)
     if kind == "hybrid":
         return QuantumLatent(q["n_qubits"], q["n_layers"], q["readout"], q["executor"], q["device"], q["shots"],
                              q["diff_method"])
@@ -164,6 +167,6 @@ def is_circuit_parameter(name: str) -> bool:
 
 
 def parameter_counts(generator: nn.Module) -> dict:
-    """Trainable parameters split into quantum (circuit angles) and classical."""
+    """Parameters split into quantum (circuit angles) and classical, frozen ones included (a trained prior's)."""
     quantum = sum(p.numel() for name, p in generator.named_parameters() if is_circuit_parameter(name))
-    return {"params_quantum": quantum, "params_classical": count_parameters(generator) - quantum}
+    return {"params_quantum": quantum, "params_classical": sum(p.numel() for p in generator.parameters()) - quantum}
