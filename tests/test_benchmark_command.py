@@ -16,7 +16,8 @@ from tests.conftest import TINY_DIGITS
 def test_every_model_gets_the_same_budget_and_peers_their_quick_epochs(tmp_path):
     cells = plan("credit", seeds=2, budget=["train.epochs=3"], quick=True)
     models = [c.model for c in cells if c.seed == 0]
-    assert models == ["hybrid", "classical", "quantum_patch", "size_matched", "sdv_gaussian_copula", "sdv_ctgan",
+    assert models == ["hybrid", "classical", "quantum_patch", "size_matched", "qcbm", "prior_bernoulli",
+                      "prior_autoregressive", "sdv_gaussian_copula", "sdv_ctgan",
                       "sdv_tvae"]
     for cell in cells:
         assert cell.overrides[-2:] == ("train.epochs=3", f"seed={cell.seed}")  # --budget after the quick budget
@@ -105,3 +106,22 @@ def test_quick_benchmark_of_every_recipe_runs_end_to_end(tmp_path):
     assert "qmolgen benchmark all --seeds 1 --quick --jobs 2" in report
     for recipe in ("qm9", "digits", "credit"):
         assert (tmp_path / f"{recipe}_memory_vs_quality.png").is_file()
+
+
+def test_the_prior_verdict_compares_qcbm_with_the_matched_priors_and_shows_their_fit():
+    from qmolgen.benchmark.claim import PRIOR, PRIOR_RIVALS
+    from qmolgen.benchmark.report import prior_fit_table
+
+    def row(model, fid, mmd):
+        return {"model": model, "status": "ok", "quality": fid, "prior_params": 48, "prior_mmd": mmd,
+                "prior_kl": 10 * mmd, "prior_tv": 0.3}
+
+    rows = [row("qcbm", 10.0 + s / 10, 0.001) for s in range(3)] + \
+        [row("prior_bernoulli", 20.0 + s / 10, 0.003) for s in range(3)] + \
+        [row("prior_autoregressive", 10.05 + s / 10, 0.002) for s in range(3)]
+    metrics = domain_metrics("digits")
+    table = claim_table(rows, metrics, PRIOR, PRIOR_RIVALS)
+    assert table.splitlines()[0] == "| axis | qcbm vs prior_bernoulli | qcbm vs prior_autoregressive |"
+    assert "| FID (digits classifier) | qcbm better | within seed spread |" in table
+    assert "vs prior_bernoulli: better on 1" in claim_summary(rows, metrics, PRIOR, PRIOR_RIVALS)
+    assert "| qcbm | 48 | 1.000 ± 0.000 | 0.010 ± 0.000 | 0.300 ± 0.000 |" in prior_fit_table(rows)

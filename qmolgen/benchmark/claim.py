@@ -19,7 +19,10 @@ HYBRID = "hybrid"
 # The classical GAN with the same decoder, the pure quantum GAN, the size-matched classical control, and the
 # strongest classical reference for molecules: a language model with no latent and no GAN.
 RIVALS = ("classical", "quantum_patch", "size_matched", "language_model")
-BETTER, WORSE, TIED = "hybrid better", "hybrid worse", "within seed spread"
+# The trained Born-machine prior against classical priors over the same bits (and the Gaussian latent).
+PRIOR = "qcbm"
+PRIOR_RIVALS = ("prior_bernoulli", "prior_autoregressive", "classical")
+BETTER, WORSE, TIED = "better", "worse", "within seed spread"
 
 
 @dataclass(frozen=True)
@@ -50,37 +53,43 @@ def _values(rows: list[dict], model: str, key: str) -> list[float]:
     return [r[key] for r in rows if r["model"] == model and r["status"] == "ok" and r.get(key) is not None]
 
 
-def claim_verdicts(rows: list[dict], metrics: DomainMetrics) -> dict[str, dict[str, str]]:
-    """{rival: {axis label: verdict}} for the rivals this recipe ran; empty without a hybrid."""
-    rivals = [m for m in RIVALS if _values(rows, m, "quality")]
-    if not _values(rows, HYBRID, "quality"):
+def claim_verdicts(rows: list[dict], metrics: DomainMetrics, subject: str = HYBRID,
+                   rivals: tuple[str, ...] = RIVALS) -> dict[str, dict[str, str]]:
+    """{rival: {axis label: verdict of `subject` against it}} for the rivals this recipe ran; empty without the
+    subject (the hybrid, or the trained prior against PRIOR_RIVALS)."""
+    ran = [m for m in rivals if _values(rows, m, "quality")]
+    if not _values(rows, subject, "quality"):
         return {}
-    return {rival: {axis.label: verdict(_values(rows, HYBRID, axis.key), _values(rows, rival, axis.key),
+    return {rival: {axis.label: verdict(_values(rows, subject, axis.key), _values(rows, rival, axis.key),
                                         axis.higher_is_better)
-                    for axis in axes(metrics) if _values(rows, HYBRID, axis.key) and _values(rows, rival, axis.key)}
-            for rival in rivals}
+                    for axis in axes(metrics) if _values(rows, subject, axis.key) and _values(rows, rival, axis.key)}
+            for rival in ran}
 
 
-def claim_table(rows: list[dict], metrics: DomainMetrics) -> str:
+def claim_table(rows: list[dict], metrics: DomainMetrics, subject: str = HYBRID,
+                rivals: tuple[str, ...] = RIVALS) -> str:
     """A Markdown table: one line per axis, one verdict column per rival ('' when there is nothing to judge)."""
-    verdicts = claim_verdicts(rows, metrics)
+    verdicts = claim_verdicts(rows, metrics, subject, rivals)
     if not verdicts:
         return ""
     labels = [a.label for a in axes(metrics) if any(a.label in v for v in verdicts.values())]
-    lines = ["| axis | " + " | ".join(f"hybrid vs {rival}" for rival in verdicts) + " |",
+    lines = ["| axis | " + " | ".join(f"{subject} vs {rival}" for rival in verdicts) + " |",
              "|---|" + "---|" * len(verdicts)]
-    lines += [f"| {label} | " + " | ".join(v.get(label, "–") for v in verdicts.values()) + " |" for label in labels]
+    said = lambda v: f"{subject} {v}" if v in (BETTER, WORSE) else v  # noqa: E731 ("hybrid better", ...)
+    lines += [f"| {label} | " + " | ".join(said(v.get(label, "–")) for v in verdicts.values()) + " |"
+              for label in labels]
     return "\n".join(lines)
 
 
-def claim_summary(rows: list[dict], metrics: DomainMetrics) -> str:
-    """One line: on how many axes the hybrid is better, tied, worse, per rival."""
+def claim_summary(rows: list[dict], metrics: DomainMetrics, subject: str = HYBRID,
+                  rivals: tuple[str, ...] = RIVALS) -> str:
+    """One line: on how many axes the subject is better, tied, worse, per rival."""
     parts = []
-    for rival, by_axis in claim_verdicts(rows, metrics).items():
+    for rival, by_axis in claim_verdicts(rows, metrics, subject, rivals).items():
         said = list(by_axis.values())
         parts.append(f"vs {rival}: better on {said.count(BETTER)}, within the spread on {said.count(TIED)}, "
                      f"worse on {said.count(WORSE)} of {len(said)} axes")
         undecided = len(said) - said.count(BETTER) - said.count(TIED) - said.count(WORSE)
         if undecided:
             parts[-1] += f" ({undecided} need 2+ seeds of each)"
-    return "; ".join(parts) if parts else "no hybrid or no rival finished"
+    return "; ".join(parts) if parts else f"no {subject} or no rival finished"

@@ -10,7 +10,7 @@ import json
 import statistics
 from pathlib import Path
 
-from qmolgen.benchmark.claim import RIVALS, claim_summary, claim_table
+from qmolgen.benchmark.claim import PRIOR, PRIOR_RIVALS, RIVALS, claim_summary, claim_table
 from qmolgen.benchmark.plan import Cell, domain_metrics
 from qmolgen.domain import DomainMetrics, Metric
 from qmolgen.benchmark.sweep import ERROR_FILE, cell_folder
@@ -24,7 +24,8 @@ CLAIM_RULE = ("The claim under test (the source paper's Table 1 and Figure 2): t
               "otherwise the two are within the seed spread. A plain rule, not a significance test.")
 COLUMNS = ("recipe", "model", "seed", "status", "quality_metric", "quality", "mode_collapse_rate",
            "epochs", "epochs_to_convergence", "seconds_to_convergence", "train_seconds", "peak_rss_mb",
-           "peak_gpu_mb", "cpu_threads", "params_quantum", "params_classical", "error")
+           "peak_gpu_mb", "cpu_threads", "params_quantum", "params_classical", "prior_params", "prior_mmd", "prior_kl",
+           "prior_tv", "error")
 
 
 def convergence(records: list[dict], metric: Metric) -> tuple[int | None, float | None]:
@@ -59,7 +60,7 @@ def collect(cells: list[Cell], out: Path) -> list[dict]:
                        mode_collapse_rate=final.get("mode_collapse_rate"), epochs=final.get("epochs"),
                        epochs_to_convergence=epochs, seconds_to_convergence=seconds,
                        **{k: final.get(k) for k in ("train_seconds", "peak_rss_mb", "peak_gpu_mb", "cpu_threads",
-                                                    "params_quantum", "params_classical")})
+                                                    "params_quantum", "params_classical", *PRIOR_FIT)})
         elif (folder / ERROR_FILE).is_file():
             lines = (folder / ERROR_FILE).read_text().strip().splitlines()
             row.update(status="failed", error=lines[-1] if lines else "")
@@ -67,6 +68,21 @@ def collect(cells: list[Cell], out: Path) -> list[dict]:
             row.update(status="not run")
         rows.append(row)
     return rows
+
+
+PRIOR_FIT = ("prior_params", "prior_mmd", "prior_kl", "prior_tv")  # a trained prior's own fit to the data's bits
+
+
+def prior_fit_table(rows: list[dict]) -> str:
+    """Each trained prior's fit to the target bits (MMD, KL(target || prior), total variation), mean ± std."""
+    lines = ["| prior | params | MMD² ×10³ ↓ | KL(target ‖ prior) ↓ | total variation ↓ |", "|---|---|---|---|---|"]
+    for model, runs in _models(rows).items():
+        ok = [r for r in runs if r["status"] == "ok" and r.get("prior_mmd") is not None]
+        if ok:
+            lines.append(f"| {model} | {ok[0]['prior_params']} | " +
+                         " | ".join(mean_std([r[k] * (1000 if k == "prior_mmd" else 1) for r in ok])
+                                    for k in PRIOR_FIT[1:]) + " |")
+    return "\n".join(lines)
 
 
 def write_csv(rows: list[dict], path: Path, force: bool = True) -> None:
@@ -201,6 +217,11 @@ def write_report(cells: list[Cell], out: Path, command: str) -> Path:
         claim = claim_table(recipe_rows, metrics)
         if claim:
             parts.append(f"The claim, axis by axis:\n\n{claim}\n")
+        prior_claim = claim_table(recipe_rows, metrics, PRIOR, PRIOR_RIVALS)
+        if prior_claim:
+            parts.append(f"The trained Born-machine prior against the matched classical priors "
+                         f"({claim_summary(recipe_rows, metrics, PRIOR, PRIOR_RIVALS)}):\n\n{prior_claim}\n\n"
+                         f"{prior_fit_table(recipe_rows)}\n")
         parts += [f"![{p.stem}]({p.name})\n" for p in charts]
         failed = [r for r in recipe_rows if r["status"] == "failed"]
         if failed:
