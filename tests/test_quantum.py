@@ -175,3 +175,31 @@ def test_patch_probabilities_match_the_pennylane_probs_qnode():
     for patch, weights in enumerate(gen.weights.detach().double()):
         reference = torch.stack([qnode(a.double(), weights) for a in angles])
         assert torch.allclose(gen.simulator.probs(angles, weights).double(), reference, atol=1e-5), patch
+
+
+def test_patch_generator_runs_on_pennylane_and_with_shots():
+    torch.manual_seed(0)
+    exact = PatchQuantumGenerator(3, 2, 2)
+    on_pennylane = PatchQuantumGenerator(3, 2, 2, executor="pennylane")
+    shot_based = PatchQuantumGenerator(3, 2, 2, executor="pennylane", shots=4000)
+    on_pennylane.weights.data = shot_based.weights.data = exact.weights.data.clone()
+    outputs = []
+    for generator in (exact, on_pennylane, shot_based):
+        torch.manual_seed(1)  # the same noise draw for all three
+        outputs.append(generator(4))
+    assert torch.allclose(outputs[0], outputs[1], atol=1e-5)
+    assert (outputs[2] - outputs[0]).abs().max() < 0.05  # 4000 shots: std of a probability <= 0.008
+    with pytest.raises(ConfigError, match="quantum.executor=torch simulates exact statevectors only"):
+        PatchQuantumGenerator(3, 2, 2, shots=100)
+
+
+def test_device_and_diff_method_are_checked_before_training_with_the_working_alternatives():
+    with pytest.raises(ConfigError, match=r"diff_method=backprop cannot differentiate sampled results \(quantum.shots=100\)"):
+        QuantumLatent(2, 1, "z", executor="pennylane", shots=100, diff_method="backprop")
+    with pytest.raises(ConfigError, match=r"device 'lightning.qubit' cannot run this circuit with quantum.diff_method="
+                                          r"backprop .*methods that work here: best, adjoint, parameter-shift"):
+        QuantumLatent(2, 1, "z", executor="pennylane", device="lightning.qubit", diff_method="backprop")
+    with pytest.raises(ConfigError, match="quantum.diff_method must be one of"):
+        QuantumLatent(2, 1, "z", executor="pennylane", diff_method="magic")
+    # the README's example: lightning with the recipes' default diff_method (best) works
+    QuantumLatent(2, 1, "z", executor="pennylane", device="lightning.qubit", diff_method="best")

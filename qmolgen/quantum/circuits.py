@@ -86,12 +86,14 @@ def make_device(name: str, n_qubits: int, shots: int | None):
     return device, shots
 
 
-def _qnode(n_qubits: int, measure, device: str, shots: int | None, diff_method: str):
-    """A torch-interface QNode running `ansatz` then returning `measure()`; with shots, gradients use
-    the parameter-shift rule (PennyLane 0.4x sets shots on the QNode, no longer on the device)."""
+DIFF_METHODS = ("best", "backprop", "adjoint", "parameter-shift", "spsa", "finite-diff")
+SHOT_DIFF_METHODS = ("best", "parameter-shift", "spsa", "finite-diff")  # the ones that work on sampled results
+
+
+def _build(n_qubits: int, measure, device: str, shots: int | None, diff_method: str):
     dev, shots = make_device(device, n_qubits, shots)
 
-    @qml.qnode(dev, interface="torch", diff_method="parameter-shift" if shots is not None else diff_method)
+    @qml.qnode(dev, interface="torch", diff_method=diff_method)
     def circuit(angles, weights):
         ansatz(angles, weights, n_qubits)
         return measure()
@@ -99,8 +101,49 @@ def _qnode(n_qubits: int, measure, device: str, shots: int | None, diff_method: 
     return qml.set_shots(circuit, shots=shots) if shots is not None else circuit
 
 
+def _try(n_qubits: int, measure, device: str, shots: int | None, diff_method: str):
+    """(the QNode, None) when it builds and one forward and backward pass on a batch of 2 runs; else (None, the
+    error in short). Device errors (unknown names, broken plugins) are ConfigErrors of their own."""
+    import torch
+
+    weights = (0.1 * torch.ones(1, n_qubits, 2, dtype=torch.float64)).requires_grad_()
+    try:
+        circuit = _build(n_qubits, measure, device, shots, diff_method)
+        out = circuit(torch.zeros(2, n_qubits, dtype=torch.float64), weights)
+        values = torch.stack(list(out), -1) if isinstance(out, (list, tuple)) else out
+        values.sum().backward()
+    except ConfigError:
+        raise
+    except Exception as exc:  # PennyLane and its plugins raise many types for unsupported combinations
+        return None, f"{type(exc).__name__}: {str(exc).splitlines()[0][:160] if str(exc) else ''}"
+    return circuit, None
+
+
+def _qnode(n_qubits: int, measure, device: str, shots: int | None, diff_method: str):
+    """A torch-interface QNode running `ansatz` then returning `measure()`, checked before any training: a
+    device / shots / diff_method combination that cannot run is refused here, naming the methods that do.
+    With shots, gradients need a sampling-friendly method (best = parameter-shift); none is swapped in silently.
+
+    Raises:
+        ConfigError: unknown diff_method, backprop/adjoint with shots, or a device that cannot run it.
+    """
+    if diff_method not in DIFF_METHODS:
+        raise ConfigError(f"quantum.diff_method must be one of {DIFF_METHODS}; got {diff_method!r}")
+    if shots is not None and diff_method not in SHOT_DIFF_METHODS:
+        raise ConfigError(f"quantum.diff_method={diff_method} cannot differentiate sampled results "
+                          f"(quantum.shots={shots}); use one of {SHOT_DIFF_METHODS} (best = parameter-shift)")
+    circuit, problem = _try(n_qubits, measure, device, shots, diff_method)
+    if problem:
+        candidates = SHOT_DIFF_METHODS if shots is not None else DIFF_METHODS
+        working = [m for m in candidates if m != diff_method and _try(n_qubits, measure, device, shots, m)[1] is None]
+        raise ConfigError(f"PennyLane device {device!r} cannot run this circuit with quantum.diff_method="
+                          f"{diff_method}{f' and quantum.shots={shots}' if shots is not None else ''} ({problem}); "
+                          f"methods that work here: {', '.join(working) or 'none'}")
+    return circuit
+
+
 def latent_qnode(n_qubits: int, readout: str, device: str = "default.qubit", shots: int | None = None,
-                 diff_method: str = "backprop"):
+                 diff_method: str = "best"):
     """A QNode mapping (noise angles, weights) to the latent expectation values.
 
     Args:
@@ -108,7 +151,7 @@ def latent_qnode(n_qubits: int, readout: str, device: str = "default.qubit", sho
         readout: 'z' or 'zz' (see module docstring).
         device: any installed PennyLane device name.
         shots: None for exact values; an integer samples, and gradients then use parameter-shift.
-        diff_method: 'backprop', 'adjoint', 'parameter-shift', ... as PennyLane accepts.
+        diff_method: one of DIFF_METHODS ('best' lets PennyLane pick for the device and shots).
     Returns:
         A QNode f(angles, weights) returning a list of expectation tensors (batched if angles is).
     """
@@ -116,6 +159,6 @@ def latent_qnode(n_qubits: int, readout: str, device: str = "default.qubit", sho
 
 
 def probs_qnode(n_qubits: int, device: str = "default.qubit", shots: int | None = None,
-                diff_method: str = "backprop"):
+                diff_method: str = "best"):
     """A QNode returning the Born probabilities of all 2**n basis states (the patch circuit)."""
     return _qnode(n_qubits, lambda: qml.probs(wires=range(n_qubits)), device, shots, diff_method)

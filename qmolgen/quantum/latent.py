@@ -19,6 +19,21 @@ from qmolgen.quantum.statevector import StatevectorCircuit
 EXECUTORS = ("torch", "pennylane")
 
 
+def check_executor(executor: str, device: str, shots: int | None) -> None:
+    """The torch executor simulates exact statevectors only; anything else runs through PennyLane.
+
+    Raises:
+        ConfigError: an unknown executor, or shots / another device with the torch executor.
+    """
+    if executor not in EXECUTORS:
+        raise ConfigError(f"quantum.executor must be one of {EXECUTORS}; got {executor!r}")
+    if executor == "torch" and (shots is not None or device != "default.qubit"):
+        raise ConfigError(
+            "quantum.executor=torch simulates exact statevectors only; for shots or another device "
+            f"(got device={device!r}, shots={shots}) set quantum.executor=pennylane"
+        )
+
+
 def uniform_noise(batch_size: int, n: int) -> torch.Tensor:
     return torch.rand(batch_size, n) * 2 - 1
 
@@ -35,17 +50,11 @@ class QuantumLatent(nn.Module):
     """
 
     def __init__(self, n_qubits: int = 8, n_layers: int = 3, readout: str = "zz", executor: str = "torch",
-                 device: str = "default.qubit", shots: int | None = None, diff_method: str = "backprop"):
+                 device: str = "default.qubit", shots: int | None = None, diff_method: str = "best"):
         super().__init__()
         if n_qubits < 1 or n_layers < 1:
             raise ConfigError(f"quantum.n_qubits and quantum.n_layers must be >= 1; got {n_qubits}, {n_layers}")
-        if executor not in EXECUTORS:
-            raise ConfigError(f"quantum.executor must be one of {EXECUTORS}; got {executor!r}")
-        if executor == "torch" and (shots is not None or device != "default.qubit"):
-            raise ConfigError(
-                "quantum.executor=torch simulates exact statevectors only; for shots or another device "
-                f"(got device={device!r}, shots={shots}) set quantum.executor=pennylane"
-            )
+        check_executor(executor, device, shots)
         self.n_qubits, self.n_layers, self.readout, self.executor = n_qubits, n_layers, readout, executor
         self.dim = circuits.latent_dim(n_qubits, readout)
         # Small random start: near-identity layers keep the early latent close to the encoded noise.
@@ -103,19 +112,26 @@ class PatchQuantumGenerator(nn.Module):
     """Pure quantum generator (Huang et al. 2021): `n_patches` sub-circuits whose Born probabilities,
     concatenated, are the output features. No trainable classical layer; all circuits share one noise draw.
 
-    Returns (B, n_patches * 2**n_qubits) probabilities, each patch summing to one.
+    Returns (B, n_patches * 2**n_qubits) probabilities, each patch summing to one. The executor, device, shots
+    and diff_method work as for QuantumLatent (with shots, each patch's probabilities are shot estimates).
     """
 
-    def __init__(self, n_qubits: int, n_layers: int, n_patches: int):
+    def __init__(self, n_qubits: int, n_layers: int, n_patches: int, executor: str = "torch",
+                 device: str = "default.qubit", shots: int | None = None, diff_method: str = "best"):
         super().__init__()
-        self.n_qubits, self.n_layers, self.n_patches = n_qubits, n_layers, n_patches
+        check_executor(executor, device, shots)
+        self.n_qubits, self.n_layers, self.n_patches, self.executor = n_qubits, n_layers, n_patches, executor
         self.dim = n_patches * 2**n_qubits
         self.weights = nn.Parameter(0.1 * torch.randn(n_patches, *circuits.weight_shapes(n_qubits, n_layers)))
-        self.simulator = StatevectorCircuit(n_qubits)
+        if executor == "torch":
+            self.simulator = StatevectorCircuit(n_qubits)
+        else:
+            self.qnode = circuits.probs_qnode(n_qubits, device, shots, diff_method)
 
     def forward(self, batch_size: int) -> torch.Tensor:
         angles = torch.arcsin(uniform_noise(batch_size, self.n_qubits))
-        return torch.cat([self.simulator.probs(angles, w).float() for w in self.weights], dim=1)
+        run = self.simulator.probs if self.executor == "torch" else self.qnode
+        return torch.cat([run(angles, w).float() for w in self.weights], dim=1)
 
 
 def count_parameters(module: nn.Module) -> int:
@@ -157,7 +173,8 @@ def generator_source(config: dict, patches_needed=None) -> nn.Module:
     if kind not in kinds:
         raise ConfigError(f"generator.kind must be one of {kinds}; got {kind!r}")
     if kind == PATCH_KIND:
-        return PatchQuantumGenerator(q["patch_qubits"], q["n_layers"], patches_needed(q))
+        return PatchQuantumGenerator(q["patch_qubits"], q["n_layers"], patches_needed(q), q["executor"], q["device"],
+                                     q["shots"], q["diff_method"])
     return latent_source(kind, q)
 
 
