@@ -189,7 +189,7 @@ def test_patch_generator_runs_on_pennylane_and_with_shots():
         outputs.append(generator(4))
     assert torch.allclose(outputs[0], outputs[1], atol=1e-5)
     assert (outputs[2] - outputs[0]).abs().max() < 0.05  # 4000 shots: std of a probability <= 0.008
-    with pytest.raises(ConfigError, match="quantum.executor=torch simulates exact statevectors only"):
+    with pytest.raises(ConfigError, match="quantum.executor=torch simulates exact, noiseless statevectors only"):
         PatchQuantumGenerator(3, 2, 2, shots=100)
 
 
@@ -203,3 +203,41 @@ def test_device_and_diff_method_are_checked_before_training_with_the_working_alt
         QuantumLatent(2, 1, "z", executor="pennylane", diff_method="magic")
     # the README's example: lightning with the recipes' default diff_method (best) works
     QuantumLatent(2, 1, "z", executor="pennylane", device="lightning.qubit", diff_method="best")
+
+
+def test_depolarizing_noise_on_the_mixed_simulator_shrinks_the_readout_toward_zero():
+    torch.manual_seed(6)
+    clean = QuantumLatent(3, 2, "z")
+    clean.weights.data = torch.rand_like(clean.weights) * 2 * math.pi
+    noise = torch.rand(4, 3) * 2 - 1
+    expected = clean.from_noise(noise).detach().double()
+    for p in (0.0, 0.05):
+        noisy = QuantumLatent(3, 2, "z", executor="pennylane", device="default.mixed",
+                              noise={"depolarizing": p, "amplitude_damping": 0.0})
+        noisy.weights.data = clean.weights.data.clone()
+        out = noisy.from_noise(noise).detach().double()
+        if p == 0:
+            assert torch.allclose(out, expected, atol=1e-5)
+        else:
+            # single-qubit depolarizing scales <Z> by (1 - 4p/3) per layer before the CNOTs spread it: strictly
+            # smaller in magnitude, and by no more than the two layers' worth
+            assert (out.abs() < expected.abs() + 1e-9).all() and (out.abs() >= expected.abs() * 0.7**2 - 0.3).all()
+            assert not torch.allclose(out, expected, atol=1e-3)
+    with pytest.raises(ConfigError, match="needs a mixed-state simulator: set quantum.device=default.mixed"):
+        QuantumLatent(3, 2, "z", executor="pennylane", noise={"depolarizing": 0.01})
+    with pytest.raises(ConfigError, match="quantum.executor=torch simulates exact, noiseless statevectors only"):
+        QuantumLatent(3, 2, "z", noise={"depolarizing": 0.01})
+
+
+def test_born_machine_on_a_noisy_device_is_a_distribution_that_noise_flattens():
+    from qmolgen.quantum.prior import BornMachine
+
+    torch.manual_seed(7)
+    clean = BornMachine(3, 2)
+    noisy = BornMachine(3, 2, executor="pennylane", device="default.mixed", noise={"amplitude_damping": 0.0,
+                                                                                   "depolarizing": 0.2})
+    noisy.weights.data = clean.weights.data.clone()
+    p, q = clean.probabilities().detach(), noisy.probabilities().detach()
+    assert q.sum().item() == pytest.approx(1.0) and (q >= 0).all()
+    uniform = torch.full_like(p, 1 / 8)
+    assert (q - uniform).abs().sum() < (p - uniform).abs().sum()  # depolarizing pulls toward the uniform

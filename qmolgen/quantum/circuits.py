@@ -54,8 +54,29 @@ def check_weights(weights, n_qubits: int, n_layers: int) -> None:
         )
 
 
-def ansatz(angles, weights, n_qubits: int) -> None:
-    """Noise encoding followed by the trainable layers. `angles` may carry a leading batch dimension."""
+NOISE_CHANNELS = {"depolarizing": qml.DepolarizingChannel, "amplitude_damping": qml.AmplitudeDamping}
+MIXED_DEVICES = ("default.mixed",)  # simulators that apply noise channels
+
+
+def active_noise(noise: dict | None) -> dict:
+    """The noise channels set to a nonzero strength (quantum.noise), checked.
+
+    Raises:
+        ConfigError: an unknown channel or a strength outside [0, 1].
+    """
+    noise = {k: float(v) for k, v in (noise or {}).items() if v}
+    for name, strength in noise.items():
+        if name not in NOISE_CHANNELS:
+            raise ConfigError(f"quantum.noise.{name} is not a known channel; channels: {list(NOISE_CHANNELS)}")
+        if not 0 <= strength <= 1:
+            raise ConfigError(f"quantum.noise.{name} must lie in [0, 1]; got {strength}")
+    return noise
+
+
+def ansatz(angles, weights, n_qubits: int, noise: dict | None = None) -> None:
+    """Noise encoding followed by the trainable layers. `angles` may carry a leading batch dimension.
+    `noise` ({channel: strength}, see NOISE_CHANNELS) applies each channel to every qubit after every layer,
+    a simple model of gate errors (a mixed-state device simulates it)."""
     for i in range(n_qubits):
         qml.RY(angles[..., i], wires=i)
     for layer in weights:
@@ -64,6 +85,9 @@ def ansatz(angles, weights, n_qubits: int) -> None:
             qml.RY(layer[i, 1], wires=i)
         for a, b in ring_pairs(n_qubits):
             qml.CNOT(wires=[a, b])
+        for name, strength in (noise or {}).items():
+            for i in range(n_qubits):
+                NOISE_CHANNELS[name](strength, wires=i)
 
 
 def latent_measurements(n_qubits: int, readout: str) -> list:
@@ -90,25 +114,25 @@ DIFF_METHODS = ("best", "backprop", "adjoint", "parameter-shift", "spsa", "finit
 SHOT_DIFF_METHODS = ("best", "parameter-shift", "spsa", "finite-diff")  # the ones that work on sampled results
 
 
-def _build(n_qubits: int, measure, device: str, shots: int | None, diff_method: str):
+def _build(n_qubits: int, measure, device: str, shots: int | None, diff_method: str, noise: dict | None = None):
     dev, shots = make_device(device, n_qubits, shots)
 
     @qml.qnode(dev, interface="torch", diff_method=diff_method)
     def circuit(angles, weights):
-        ansatz(angles, weights, n_qubits)
+        ansatz(angles, weights, n_qubits, noise)
         return measure()
 
     return qml.set_shots(circuit, shots=shots) if shots is not None else circuit
 
 
-def _try(n_qubits: int, measure, device: str, shots: int | None, diff_method: str):
+def _try(n_qubits: int, measure, device: str, shots: int | None, diff_method: str, noise: dict | None = None):
     """(the QNode, None) when it builds and one forward and backward pass on a batch of 2 runs; else (None, the
     error in short). Device errors (unknown names, broken plugins) are ConfigErrors of their own."""
     import torch
 
     weights = (0.1 * torch.ones(1, n_qubits, 2, dtype=torch.float64)).requires_grad_()
     try:
-        circuit = _build(n_qubits, measure, device, shots, diff_method)
+        circuit = _build(n_qubits, measure, device, shots, diff_method, noise)
         out = circuit(torch.zeros(2, n_qubits, dtype=torch.float64), weights)
         values = torch.stack(list(out), -1) if isinstance(out, (list, tuple)) else out
         values.sum().backward()
@@ -119,23 +143,28 @@ def _try(n_qubits: int, measure, device: str, shots: int | None, diff_method: st
     return circuit, None
 
 
-def _qnode(n_qubits: int, measure, device: str, shots: int | None, diff_method: str):
+def _qnode(n_qubits: int, measure, device: str, shots: int | None, diff_method: str, noise: dict | None = None):
     """A torch-interface QNode running `ansatz` then returning `measure()`, checked before any training: a
     device / shots / diff_method combination that cannot run is refused here, naming the methods that do.
     With shots, gradients need a sampling-friendly method (best = parameter-shift); none is swapped in silently.
 
     Raises:
-        ConfigError: unknown diff_method, backprop/adjoint with shots, or a device that cannot run it.
+        ConfigError: unknown diff_method, backprop/adjoint with shots, noise on a device without channels, or a
+            device that cannot run it.
     """
+    noise = active_noise(noise)
+    if noise and device not in MIXED_DEVICES:
+        raise ConfigError(f"quantum.noise ({noise}) needs a mixed-state simulator: set quantum.device=default.mixed "
+                          f"(got {device!r})")
     if diff_method not in DIFF_METHODS:
         raise ConfigError(f"quantum.diff_method must be one of {DIFF_METHODS}; got {diff_method!r}")
     if shots is not None and diff_method not in SHOT_DIFF_METHODS:
         raise ConfigError(f"quantum.diff_method={diff_method} cannot differentiate sampled results "
                           f"(quantum.shots={shots}); use one of {SHOT_DIFF_METHODS} (best = parameter-shift)")
-    circuit, problem = _try(n_qubits, measure, device, shots, diff_method)
+    circuit, problem = _try(n_qubits, measure, device, shots, diff_method, noise)
     if problem:
         candidates = SHOT_DIFF_METHODS if shots is not None else DIFF_METHODS
-        working = [m for m in candidates if m != diff_method and _try(n_qubits, measure, device, shots, m)[1] is None]
+        working = [m for m in candidates if m != diff_method and _try(n_qubits, measure, device, shots, m, noise)[1] is None]
         raise ConfigError(f"PennyLane device {device!r} cannot run this circuit with quantum.diff_method="
                           f"{diff_method}{f' and quantum.shots={shots}' if shots is not None else ''} ({problem}); "
                           f"methods that work here: {', '.join(working) or 'none'}")
@@ -143,7 +172,7 @@ def _qnode(n_qubits: int, measure, device: str, shots: int | None, diff_method: 
 
 
 def latent_qnode(n_qubits: int, readout: str, device: str = "default.qubit", shots: int | None = None,
-                 diff_method: str = "best"):
+                 diff_method: str = "best", noise: dict | None = None):
     """A QNode mapping (noise angles, weights) to the latent expectation values.
 
     Args:
@@ -155,10 +184,10 @@ def latent_qnode(n_qubits: int, readout: str, device: str = "default.qubit", sho
     Returns:
         A QNode f(angles, weights) returning a list of expectation tensors (batched if angles is).
     """
-    return _qnode(n_qubits, lambda: latent_measurements(n_qubits, readout), device, shots, diff_method)
+    return _qnode(n_qubits, lambda: latent_measurements(n_qubits, readout), device, shots, diff_method, noise)
 
 
 def probs_qnode(n_qubits: int, device: str = "default.qubit", shots: int | None = None,
-                diff_method: str = "best"):
-    """A QNode returning the Born probabilities of all 2**n basis states (the patch circuit)."""
-    return _qnode(n_qubits, lambda: qml.probs(wires=range(n_qubits)), device, shots, diff_method)
+                diff_method: str = "best", noise: dict | None = None):
+    """A QNode returning the Born probabilities of all 2**n basis states (the patch circuit, the Born machine)."""
+    return _qnode(n_qubits, lambda: qml.probs(wires=range(n_qubits)), device, shots, diff_method, noise)

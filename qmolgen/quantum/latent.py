@@ -19,18 +19,20 @@ from qmolgen.quantum.statevector import StatevectorCircuit
 EXECUTORS = ("torch", "pennylane")
 
 
-def check_executor(executor: str, device: str, shots: int | None) -> None:
-    """The torch executor simulates exact statevectors only; anything else runs through PennyLane.
+def check_executor(executor: str, device: str, shots: int | None, noise: dict | None = None) -> None:
+    """The torch executor simulates exact, noiseless statevectors only; anything else runs through PennyLane.
 
     Raises:
-        ConfigError: an unknown executor, or shots / another device with the torch executor.
+        ConfigError: an unknown executor, or shots / another device / noise with the torch executor.
     """
     if executor not in EXECUTORS:
         raise ConfigError(f"quantum.executor must be one of {EXECUTORS}; got {executor!r}")
-    if executor == "torch" and (shots is not None or device != "default.qubit"):
+    noisy = circuits.active_noise(noise)
+    if executor == "torch" and (shots is not None or device != "default.qubit" or noisy):
         raise ConfigError(
-            "quantum.executor=torch simulates exact statevectors only; for shots or another device "
-            f"(got device={device!r}, shots={shots}) set quantum.executor=pennylane"
+            "quantum.executor=torch simulates exact, noiseless statevectors only; for shots, noise or another "
+            f"device (got device={device!r}, shots={shots}, noise={noisy or None}) set quantum.executor=pennylane"
+            + (" quantum.device=default.mixed" if noisy else "")
         )
 
 
@@ -50,11 +52,12 @@ class QuantumLatent(nn.Module):
     """
 
     def __init__(self, n_qubits: int = 8, n_layers: int = 3, readout: str = "zz", executor: str = "torch",
-                 device: str = "default.qubit", shots: int | None = None, diff_method: str = "best"):
+                 device: str = "default.qubit", shots: int | None = None, diff_method: str = "best",
+                 noise: dict | None = None):
         super().__init__()
         if n_qubits < 1 or n_layers < 1:
             raise ConfigError(f"quantum.n_qubits and quantum.n_layers must be >= 1; got {n_qubits}, {n_layers}")
-        check_executor(executor, device, shots)
+        check_executor(executor, device, shots, noise)
         self.n_qubits, self.n_layers, self.readout, self.executor = n_qubits, n_layers, readout, executor
         self.dim = circuits.latent_dim(n_qubits, readout)
         # Small random start: near-identity layers keep the early latent close to the encoded noise.
@@ -62,7 +65,7 @@ class QuantumLatent(nn.Module):
         if executor == "torch":
             self.simulator = StatevectorCircuit(n_qubits, zz_readout=readout == "zz")
         else:
-            self.qnode = circuits.latent_qnode(n_qubits, readout, device, shots, diff_method)
+            self.qnode = circuits.latent_qnode(n_qubits, readout, device, shots, diff_method, noise)
 
     def from_noise(self, noise: torch.Tensor) -> torch.Tensor:
         """Latent vectors for given noise z in [-1, 1], shape (B, n_qubits) -> (B, dim)."""
@@ -117,16 +120,17 @@ class PatchQuantumGenerator(nn.Module):
     """
 
     def __init__(self, n_qubits: int, n_layers: int, n_patches: int, executor: str = "torch",
-                 device: str = "default.qubit", shots: int | None = None, diff_method: str = "best"):
+                 device: str = "default.qubit", shots: int | None = None, diff_method: str = "best",
+                 noise: dict | None = None):
         super().__init__()
-        check_executor(executor, device, shots)
+        check_executor(executor, device, shots, noise)
         self.n_qubits, self.n_layers, self.n_patches, self.executor = n_qubits, n_layers, n_patches, executor
         self.dim = n_patches * 2**n_qubits
         self.weights = nn.Parameter(0.1 * torch.randn(n_patches, *circuits.weight_shapes(n_qubits, n_layers)))
         if executor == "torch":
             self.simulator = StatevectorCircuit(n_qubits)
         else:
-            self.qnode = circuits.probs_qnode(n_qubits, device, shots, diff_method)
+            self.qnode = circuits.probs_qnode(n_qubits, device, shots, diff_method, noise)
 
     def forward(self, batch_size: int) -> torch.Tensor:
         angles = torch.arcsin(uniform_noise(batch_size, self.n_qubits))
@@ -150,7 +154,7 @@ def latent_source(kind: str, quantum: dict) -> nn.Module:
         return build_prior(kind, q)
     if kind == "hybrid":
         return QuantumLatent(q["n_qubits"], q["n_layers"], q["readout"], q["executor"], q["device"], q["shots"],
-                             q["diff_method"])
+                             q["diff_method"], q.get("noise"))
     latent_size = circuits.latent_dim(q["n_qubits"], q["readout"])
     if kind == "classical":
         return GaussianLatent(latent_size)
@@ -174,7 +178,7 @@ def generator_source(config: dict, patches_needed=None) -> nn.Module:
         raise ConfigError(f"generator.kind must be one of {kinds}; got {kind!r}")
     if kind == PATCH_KIND:
         return PatchQuantumGenerator(q["patch_qubits"], q["n_layers"], patches_needed(q), q["executor"], q["device"],
-                                     q["shots"], q["diff_method"])
+                                     q["shots"], q["diff_method"], q.get("noise"))
     return latent_source(kind, q)
 
 

@@ -161,11 +161,21 @@ class BornMachine(BitPrior):
     """A quantum circuit Born machine: the latent circuit's trainable layers applied to |0...0>, read out as
     bitstrings. Its angles are named `weights` like the latent circuit's, so they count as quantum parameters."""
 
-    def __init__(self, n_qubits: int, n_layers: int, noise_dim: int = 0, shots: int | None = None):
+    def __init__(self, n_qubits: int, n_layers: int, noise_dim: int = 0, shots: int | None = None,
+                 executor: str = "torch", device: str = "default.qubit", diff_method: str = "best",
+                 noise: dict | None = None):
         super().__init__(n_qubits, noise_dim, shots)
         self.n_layers = n_layers
         self.weights = nn.Parameter(torch.rand(*circuits.weight_shapes(n_qubits, n_layers)) * 2 * math.pi)
-        self.simulator = StatevectorCircuit(n_qubits, dtype=torch.complex128)
+        # Probabilities are computed analytically (torch statevector, or a PennyLane device, e.g. default.mixed
+        # with quantum.noise); shots are simulated by sampling them, so one code path serves every device.
+        if executor == "torch" and (device != "default.qubit" or circuits.active_noise(noise)):
+            raise ConfigError("quantum.executor=torch simulates exact, noiseless statevectors only; for noise or "
+                              "another device set quantum.executor=pennylane (quantum.device=default.mixed for noise)")
+        if executor == "torch":
+            self.simulator = StatevectorCircuit(n_qubits, dtype=torch.complex128)
+        else:
+            self.qnode = circuits.probs_qnode(n_qubits, device, None, diff_method, noise)
 
     def hardware_estimate(self, steps: int, shots_per_second: float = 1000.0) -> dict:
         """What this fit would cost on a device: parameter-shift needs 1 + 2 P circuit runs a step (P angles), each
@@ -180,7 +190,10 @@ class BornMachine(BitPrior):
                                   "CNOT": self.n_layers * len(circuits.ring_pairs(self.n_bits))}}
 
     def _probs(self, weights: torch.Tensor) -> torch.Tensor:
-        return self.simulator.probs(torch.zeros(1, self.n_bits, dtype=torch.float64), weights.double())[0]
+        start = torch.zeros(1, self.n_bits, dtype=torch.float64)
+        if hasattr(self, "simulator"):
+            return self.simulator.probs(start, weights.double())[0]
+        return self.qnode(start, weights.double()).reshape(-1, 2**self.n_bits)[0].double()
 
     def probabilities(self) -> torch.Tensor:
         return self._probs(self.weights)
@@ -264,7 +277,8 @@ def build_prior(kind: str, quantum: dict) -> BitPrior:
     q = quantum
     n, noise = q["n_qubits"], q["prior_noise"]
     if kind == "qcbm":
-        return BornMachine(n, q["n_layers"], noise, q["shots"])
+        return BornMachine(n, q["n_layers"], noise, q["shots"], q["executor"], q["device"], q["diff_method"],
+                           q.get("noise"))
     if kind == "prior_bernoulli":
         return BernoulliPrior(n, noise)
     if kind == "prior_autoregressive":
