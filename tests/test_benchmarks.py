@@ -27,3 +27,14 @@ def test_sampling_ablation_explains_bad_input(tmp_path):
     assert missing.returncode == 1 and missing.stderr.startswith("Error:") and "Traceback" not in missing.stderr
     zero = sampling(tmp_path, "--samples", 0)
     assert zero.returncode == 2 and "--samples" in zero.stderr and "must be a whole number >= 1" in zero.stderr
+
+
+def test_shot_sampling_benchmark_prints_every_sampler_against_pennylane():
+    script = SCRIPT.parent / "shot_sampling.py"
+    done = subprocess.run([sys.executable, str(script), "--qubits", "3", "--layers", "1", "--shots", "2000",
+                           "--repeats", "1"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    rows = [line for line in done.stdout.splitlines() if line.startswith("| qcbm") or line.startswith("| PennyLane")]
+    assert len(rows) == 4 and "| PennyLane qml.sample, default.qubit |" in done.stdout and "| 1.00x |" in done.stdout
+    bad = subprocess.run([sys.executable, str(script), "--shots", "0"], capture_output=True, text=True)
+    assert bad.returncode == 2 and "must be >= 1" in bad.stderr
