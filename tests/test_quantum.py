@@ -241,3 +241,18 @@ def test_born_machine_on_a_noisy_device_is_a_distribution_that_noise_flattens():
     assert q.sum().item() == pytest.approx(1.0) and (q >= 0).all()
     uniform = torch.full_like(p, 1 / 8)
     assert (q - uniform).abs().sum() < (p - uniform).abs().sum()  # depolarizing pulls toward the uniform
+
+
+@pytest.mark.slow
+def test_qiskit_aer_runs_the_latent_with_shots_and_a_noise_model():
+    torch.manual_seed(8)
+    exact = QuantumLatent(2, 1, "z")
+    noise = torch.rand(3, 2) * 2 - 1
+    expected = exact.from_noise(noise).detach()
+    clean = QuantumLatent(2, 1, "z", executor="pennylane", device="qiskit.aer", shots=4000)
+    noisy = QuantumLatent(2, 1, "z", executor="pennylane", device="qiskit.aer", shots=4000,
+                          noise={"depolarizing": 0.3})
+    clean.weights.data = noisy.weights.data = exact.weights.data.clone()
+    assert (clean.from_noise(noise).detach() - expected).abs().max() < 0.1  # std of <Z> at 4000 shots <= 0.016
+    shrunk = noisy.from_noise(noise).detach()
+    assert (shrunk.abs() < expected.abs() - 0.05).any()  # depolarizing rotations pull <Z> toward 0

@@ -55,7 +55,8 @@ def check_weights(weights, n_qubits: int, n_layers: int) -> None:
 
 
 NOISE_CHANNELS = {"depolarizing": qml.DepolarizingChannel, "amplitude_damping": qml.AmplitudeDamping}
-MIXED_DEVICES = ("default.mixed",)  # simulators that apply noise channels
+MIXED_DEVICES = ("default.mixed",)  # simulators that apply the channels written into the circuit
+NOISE_MODEL_DEVICES = ("qiskit.aer",)  # simulators that take the same noise as a device noise model
 
 
 def active_noise(noise: dict | None) -> dict:
@@ -98,10 +99,27 @@ def latent_measurements(n_qubits: int, readout: str) -> list:
     return measurements
 
 
-def make_device(name: str, n_qubits: int, shots: int | None):
-    """A PennyLane device by name; shots=None means exact expectation values."""
+def qiskit_noise_model(noise: dict):
+    """quantum.noise as a Qiskit Aer noise model: each channel on every one-qubit gate (the circuit's rotations),
+    the closest match to the per-layer channels default.mixed applies."""
+    from qiskit_aer.noise import NoiseModel, amplitude_damping_error, depolarizing_error
+
+    model = NoiseModel()
+    errors = [depolarizing_error(p, 1) if name == "depolarizing" else amplitude_damping_error(p)
+              for name, p in noise.items()]
+    error = errors[0]
+    for more in errors[1:]:
+        error = error.compose(more)
+    model.add_all_qubit_quantum_error(error, ["ry", "rz"])
+    return model
+
+
+def make_device(name: str, n_qubits: int, shots: int | None, noise: dict | None = None):
+    """A PennyLane device by name; shots=None means exact expectation values. With noise on a device that takes
+    a noise model (qiskit.aer), the noise goes to the device."""
+    options = {"noise_model": qiskit_noise_model(noise)} if noise and name in NOISE_MODEL_DEVICES else {}
     try:
-        device = qml.device(name, wires=n_qubits)
+        device = qml.device(name, wires=n_qubits, **options)
     except Exception as exc:  # PennyLane raises several types for unknown or broken plugins
         raise ConfigError(
             f"could not create PennyLane device {name!r} ({exc}); use default.qubit, lightning.qubit "
@@ -115,11 +133,12 @@ SHOT_DIFF_METHODS = ("best", "parameter-shift", "spsa", "finite-diff")  # the on
 
 
 def _build(n_qubits: int, measure, device: str, shots: int | None, diff_method: str, noise: dict | None = None):
-    dev, shots = make_device(device, n_qubits, shots)
+    dev, shots = make_device(device, n_qubits, shots, noise)
+    channels = None if device in NOISE_MODEL_DEVICES else noise  # a noise model carries it instead
 
     @qml.qnode(dev, interface="torch", diff_method=diff_method)
     def circuit(angles, weights):
-        ansatz(angles, weights, n_qubits, noise)
+        ansatz(angles, weights, n_qubits, channels)
         return measure()
 
     return qml.set_shots(circuit, shots=shots) if shots is not None else circuit
@@ -153,9 +172,9 @@ def _qnode(n_qubits: int, measure, device: str, shots: int | None, diff_method: 
             device that cannot run it.
     """
     noise = active_noise(noise)
-    if noise and device not in MIXED_DEVICES:
+    if noise and device not in MIXED_DEVICES + NOISE_MODEL_DEVICES:
         raise ConfigError(f"quantum.noise ({noise}) needs a mixed-state simulator: set quantum.device=default.mixed "
-                          f"(got {device!r})")
+                          f"(or qiskit.aer with the qiskit extra; got {device!r})")
     if diff_method not in DIFF_METHODS:
         raise ConfigError(f"quantum.diff_method must be one of {DIFF_METHODS}; got {diff_method!r}")
     if shots is not None and diff_method not in SHOT_DIFF_METHODS:
