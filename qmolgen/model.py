@@ -219,6 +219,8 @@ class GenerativeModel:
             generator.load_state_dict(payload["generator"])
         except RuntimeError as exc:
             raise CheckpointError(f"{path}: weights do not fit the model its config describes: {exc}") from exc
+        if isinstance(getattr(generator, "latent", None), BitPrior):
+            generator.latent.freeze()  # a trained prior: sampled from its fixed distribution
         generator.eval()
         return cls(config, domain, generator)
 

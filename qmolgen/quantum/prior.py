@@ -114,13 +114,23 @@ class BitPrior(nn.Module, ABC):
         """Fix the fitted prior: the GAN trains the decoder on its samples, never the prior itself."""
         for p in self.parameters():
             p.requires_grad_(False)
+        self._frozen = None
+
+    def distribution(self) -> torch.Tensor:
+        """The distribution the prior samples: computed once after freezing (a noisy device's simulation is slow),
+        every time before (while it is being fitted)."""
+        if any(p.requires_grad for p in self.parameters()):
+            return self.probabilities().detach().float()
+        if getattr(self, "_frozen", None) is None:
+            self._frozen = self.probabilities().detach().float()
+        return self._frozen
 
     def forward(self, batch_size: int) -> torch.Tensor:
         with torch.no_grad():
             if self.shots:
                 index = self.pool[torch.randint(len(self.pool), (batch_size,), device=self.pool.device)]
             else:
-                index = torch.multinomial(self.probabilities().float(), batch_size, replacement=True)
+                index = torch.multinomial(self.distribution(), batch_size, replacement=True)
         out = 2 * self.table[index] - 1
         if self.noise_dim:
             out = torch.cat([out, torch.randn(batch_size, self.noise_dim)], dim=1)
