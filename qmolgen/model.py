@@ -17,7 +17,7 @@ from qmolgen.images.domain import ImageDomain
 from qmolgen.molecules.domain import MoleculeDomain
 from qmolgen.molecules.sequence_domain import SequenceMoleculeDomain
 from qmolgen.tables.domain import TableDomain
-from qmolgen.quantum.latent import parameter_counts
+from qmolgen.quantum.latent import circuit_resources, parameter_counts
 from qmolgen.quantum.prior import BitPrior, fit_prior
 from qmolgen.report.plots import plot_training_curves
 from qmolgen.resources import pretrained_dir
@@ -114,6 +114,7 @@ def train_model(config: dict | None = None, out: str | None = None, resume: str 
         final = {"seed": config["seed"], "generator": config["generator"]["kind"], "epochs": report["epochs"],
                  "train_seconds": report["seconds"], **parameter_counts(generator)}
     final.update(prior_report)
+    final.update(circuit_resources(generator))
     log.info("final evaluation")
     final.update(domain.final_metrics(generator))
     final.update(resources_used())  # of this process: a resumed run counts from its resumption

@@ -100,3 +100,6 @@ def test_prior_kinds_train_end_to_end_and_record_the_fit(kind, tmp_path_factory)
     budget = 2 * 4 * 2  # 4 qubits x 2 layers x 2 angles
     assert final["params_quantum"] == (budget if kind == "qcbm" else 0)
     assert fit["prior_params"] <= budget and math.isfinite(final["fid"])
+    if kind == "qcbm":  # no encoding: starts from |0000>; the fit's cost on a device at 1 + 2P runs a step
+        assert final["circuit_gates"] == {"RY": 8, "RZ": 8, "CNOT": 8}
+        assert fit["hardware_circuit_runs"] == 30 * (1 + 2 * 16) + 1

@@ -91,6 +91,15 @@ def ansatz(angles, weights, n_qubits: int, noise: dict | None = None) -> None:
                 NOISE_CHANNELS[name](strength, wires=i)
 
 
+def resources(n_qubits: int, n_layers: int, encoded: bool = True, circuits: int = 1) -> dict:
+    """Gate counts of `circuits` copies of the ansatz (with the RY noise encoding unless encoded=False): what a
+    device would run per sample, and its depth in layers."""
+    ring = len(ring_pairs(n_qubits))
+    return {"circuit_qubits": n_qubits, "circuit_layers": n_layers, "circuit_count": circuits,
+            "circuit_gates": {"RY": circuits * n_qubits * (n_layers + (1 if encoded else 0)),
+                              "RZ": circuits * n_qubits * n_layers, "CNOT": circuits * ring * n_layers}}
+
+
 def latent_measurements(n_qubits: int, readout: str) -> list:
     """Expectation values that make up the latent vector, in a fixed order."""
     measurements = [qml.expval(qml.PauliZ(i)) for i in range(n_qubits)]

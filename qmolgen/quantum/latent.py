@@ -182,6 +182,18 @@ def generator_source(config: dict, patches_needed=None) -> nn.Module:
     return latent_source(kind, q)
 
 
+def circuit_resources(generator: nn.Module) -> dict:
+    """The generator's circuit resources (see circuits.resources) for final_metrics.json; {} without a circuit."""
+    source = getattr(generator, "latent", None)
+    if isinstance(source, QuantumLatent):
+        return circuits.resources(source.n_qubits, source.n_layers)
+    if isinstance(source, PatchQuantumGenerator):
+        return circuits.resources(source.n_qubits, source.n_layers, circuits=source.n_patches)
+    if type(source).__name__ == "BornMachine":
+        return circuits.resources(source.n_bits, source.n_layers, encoded=False)
+    return {}
+
+
 def is_circuit_parameter(name: str) -> bool:
     """Whether a generator parameter (by its name in named_parameters) holds circuit rotation angles."""
     return name.endswith("latent.weights")

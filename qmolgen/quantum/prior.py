@@ -193,11 +193,7 @@ class BornMachine(BitPrior):
         shots = self.shots or 1000
         runs = steps * (1 + 2 * self.weights.numel()) + 1
         return {"hardware_circuit_runs": runs, "hardware_shots": runs * shots,
-                "hardware_hours_at_1k_shots_per_s": round(runs * shots / shots_per_second / 3600, 2),
-                "circuit_qubits": self.n_bits,
-                "circuit_depth_layers": self.n_layers,
-                "circuit_gates": {"RZ": self.weights.numel() // 2, "RY": self.weights.numel() // 2,
-                                  "CNOT": self.n_layers * len(circuits.ring_pairs(self.n_bits))}}
+                "hardware_hours_at_1k_shots_per_s": round(runs * shots / shots_per_second / 3600, 2)}
 
     def _probs(self, weights: torch.Tensor) -> torch.Tensor:
         start = torch.zeros(1, self.n_bits, dtype=torch.float64)
