@@ -200,6 +200,8 @@ def is_circuit_parameter(name: str) -> bool:
 
 
 def parameter_counts(generator: nn.Module) -> dict:
-    """Parameters split into quantum (circuit angles) and classical, frozen ones included (a trained prior's)."""
-    quantum = sum(p.numel() for name, p in generator.named_parameters() if is_circuit_parameter(name))
-    return {"params_quantum": quantum, "params_classical": sum(p.numel() for p in generator.parameters()) - quantum}
+    """The generator's own parameters split into quantum (circuit angles) and classical: the trainable ones plus a
+    fitted prior's (frozen, but trained), not a pretrained decoder it only borrows."""
+    own = [(name, p) for name, p in generator.named_parameters() if p.requires_grad or name.startswith("latent.")]
+    quantum = sum(p.numel() for name, p in own if is_circuit_parameter(name))
+    return {"params_quantum": quantum, "params_classical": sum(p.numel() for _, p in own) - quantum}
