@@ -97,7 +97,8 @@ def test_quick_benchmark_of_every_recipe_runs_end_to_end(tmp_path):
                                        "--jobs", "2", "--out", str(tmp_path)], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     rows = list(csv.DictReader((tmp_path / "results.csv").open()))
-    assert len(rows) == 5 + 4 + 7 and all(r["status"] == "ok" for r in rows), [r["error"] for r in rows]
+    # qm9: 8 models; digits: 7; credit: 7 and 3 SDV peers (the trained priors are models of each)
+    assert len(rows) == 8 + 7 + 10 and all(r["status"] == "ok" for r in rows), [r["error"] for r in rows]
     trained = [r for r in rows if not r["model"].startswith("sdv_")]  # every qmolgen run has a validation curve
     assert all(1 <= int(r["epochs_to_convergence"]) <= 2 and int(r["cpu_threads"]) == 1 for r in trained), trained
     report = (tmp_path / "report.md").read_text()
