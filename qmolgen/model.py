@@ -175,6 +175,8 @@ def _train_adversarially(config: dict, run: RunFolder, domain, dataset, generato
     trainer.fit(dataset)
     final = {"seed": config["seed"], "generator": config["generator"]["kind"], "epochs": trainer.epoch,
              "train_seconds": round(trainer.elapsed, 1), **parameter_counts(generator)}
+    if getattr(domain, "privacy", None):  # trained on rows a DP mechanism released (tables: privacy.mechanism)
+        final["privacy"] = domain.privacy
     if privacy is not None:
         final["privacy"] = privacy.report()
         log.info("privacy spent: epsilon %.3f at delta %.3g (%s accountant)", final["privacy"]["epsilon"],

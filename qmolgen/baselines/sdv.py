@@ -17,7 +17,7 @@ from qmolgen.tables.data import TABLE_NAME
 
 log = logging.getLogger("qmolgen")
 
-SYNTHESIZERS = ("gaussian_copula", "ctgan", "tvae")
+from qmolgen.baselines import SDV_PEERS as SYNTHESIZERS
 
 
 def _synthesizer(name: str, metadata, options: dict):
@@ -49,22 +49,3 @@ class SDVBaseline:
 
     def sample(self, n: int) -> pd.DataFrame:
         return self.synthesizer.sample(n)[TABLE_NAME]
-
-
-def fit_and_score(config: dict, name: str, seed: int, options: dict | None = None) -> dict:
-    """Fit SDV's `name` on the recipe's training rows (its data section and split), sample as many rows, and
-    score them like a qmolgen run: the dict final_metrics.json holds (parameter counts are not known)."""
-    from qmolgen.seeding import seed_everything
-    from qmolgen.tables.data import load_table_section
-    from qmolgen.tables.metrics import evaluate_table
-
-    d = config["data"]
-    data = load_table_section(d)
-    train, holdout = data.subset("train"), data.subset("holdout")
-    seed_everything(seed)
-    options = options or {}
-    model = SDVBaseline(name, data.metadata, **options).fit(train)
-    synthetic = model.sample(config["evaluate"]["final_samples"] or len(train))  # as many as qmolgen's runs score
-    return {"seed": seed, "generator": f"sdv_{name}", "options": options, "train_seconds": round(model.fit_seconds, 1),
-            "params_quantum": None, "params_classical": None,
-            **evaluate_table(synthetic, train, holdout, data.metadata.to_dict(), d["target"])}

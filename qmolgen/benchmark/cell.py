@@ -2,7 +2,7 @@
 own: `python -m qmolgen.benchmark.cell FOLDER` reads FOLDER/cell.json and leaves FOLDER/final_metrics.json.
 
 A qmolgen model trains into FOLDER as `qmolgen train` would (continuing from FOLDER's checkpoint when an
-earlier attempt was killed); an SDV peer is fitted and scored like one.
+earlier attempt was killed); a peer (SDV, MST, AIM) is fitted and scored like one.
 """
 
 from __future__ import annotations
@@ -30,12 +30,12 @@ def run_cell(folder: Path) -> None:
         train(None if resumable else config, out=str(folder), resume=str(folder) if resumable else None,
               force=True, progress=False)
         return
-    from qmolgen.baselines.sdv import fit_and_score
+    from qmolgen.baselines import fit_and_score, peer_model_name
 
     seed_everything(config["seed"])
     metrics = fit_and_score(config, cell["peer"], config["seed"], cell["peer_options"])
     metrics.update(resources_used())
-    run_config = {**config, "generator": {"kind": f"sdv_{cell['peer']}", "options": cell["peer_options"]}}
+    run_config = {**config, "generator": {"kind": peer_model_name(cell["peer"]), "options": cell["peer_options"]}}
     write_text(folder / "config.yaml", yaml.safe_dump(run_config, sort_keys=False), force=True)
     write_text(folder / "final_metrics.json", json.dumps(metrics, indent=2) + "\n", force=True)
 

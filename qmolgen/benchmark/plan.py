@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from qmolgen.baselines import PEERS, peer_model_name
 from qmolgen.config import load_config
 from qmolgen.domain import DomainMetrics
 from qmolgen.errors import ConfigError
@@ -34,7 +35,7 @@ class Cell:
     model: str
     seed: int
     overrides: tuple[str, ...] = ()
-    peer: str | None = None  # SDV synthesizer name
+    peer: str | None = None  # a peer system (qmolgen.baselines.PEERS)
     peer_options: dict = field(default_factory=dict, hash=False)
 
     @property
@@ -59,7 +60,9 @@ def plan(recipe: str, seeds: int, budget: list[str] = (), quick: bool = False) -
             cells.append(Cell(config["recipe"], model, seed, (*overrides, *shared, f"seed={seed}")))
     quick_epochs = section.get("quick_peer_epochs") if quick else None
     for peer in section.get("peers") or []:
+        if peer not in PEERS:
+            raise ConfigError(f"recipe {recipe!r}: unknown benchmark peer {peer!r}; peers: {', '.join(PEERS)}")
         options = {"epochs": quick_epochs} if quick_epochs and peer in EPOCH_PEERS else {}
         for seed in range(seeds):
-            cells.append(Cell(config["recipe"], f"sdv_{peer}", seed, (*shared, f"seed={seed}"), peer, options))
+            cells.append(Cell(config["recipe"], peer_model_name(peer), seed, (*shared, f"seed={seed}"), peer, options))
     return cells

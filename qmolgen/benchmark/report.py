@@ -25,7 +25,7 @@ CLAIM_RULE = ("The claim under test (the source paper's Table 1 and Figure 2): t
 COLUMNS = ("recipe", "model", "seed", "status", "quality_metric", "quality", "mode_collapse_rate",
            "epochs", "epochs_to_convergence", "seconds_to_convergence", "train_seconds", "peak_rss_mb",
            "peak_gpu_mb", "cpu_threads", "params_quantum", "params_classical", "prior_params", "prior_mmd", "prior_kl",
-           "prior_tv", "error")
+           "prior_tv", "dp_epsilon", "dp_delta", "error")
 
 
 def convergence(records: list[dict], metric: Metric) -> tuple[int | None, float | None]:
@@ -61,6 +61,8 @@ def collect(cells: list[Cell], out: Path) -> list[dict]:
                        epochs_to_convergence=epochs, seconds_to_convergence=seconds,
                        **{k: final.get(k) for k in ("train_seconds", "peak_rss_mb", "peak_gpu_mb", "cpu_threads",
                                                     "params_quantum", "params_classical", *PRIOR_FIT)})
+            privacy = final.get("privacy") or {}  # what a DP run or DP peer spent
+            row.update(dp_epsilon=privacy.get("epsilon"), dp_delta=privacy.get("delta"))
         elif (folder / ERROR_FILE).is_file():
             lines = (folder / ERROR_FILE).read_text().strip().splitlines()
             row.update(status="failed", error=lines[-1] if lines else "")
@@ -123,7 +125,8 @@ def _arrow(metric: Metric) -> str:
 
 def recipe_table(rows: list[dict], metrics: DomainMetrics) -> str:
     gpu = any(r.get("peak_gpu_mb") is not None for r in rows)
-    header = ["model", "seeds ok / run", "params (quantum + classical)",
+    dp = any(r.get("dp_epsilon") is not None for r in rows)
+    header = ["model", "seeds ok / run", "params (quantum + classical)", *(["DP ε spent (δ)"] if dp else []),
               *(f"{m.label} {_arrow(m)}" for m in (metrics.quality, *metrics.also)),
               "mode-collapse rate ↓", "epochs to convergence", "s to convergence", "train s", "peak RSS MB",
               *(["peak GPU MB"] if gpu else [])]
@@ -134,7 +137,10 @@ def recipe_table(rows: list[dict], metrics: DomainMetrics) -> str:
             f"{ok[0]['params_quantum']} + {ok[0]['params_classical']:,}"
         keys = ("quality", *(m.key for m in metrics.also), "mode_collapse_rate", "epochs_to_convergence",
                 "seconds_to_convergence", "train_seconds", "peak_rss_mb")
-        cells = [model, f"{len(ok)} / {len(runs)}", params, *(mean_std([r.get(k) for r in ok]) for k in keys),
+        spent = "–" if not ok or ok[0].get("dp_epsilon") is None else \
+            f"{mean_std([r['dp_epsilon'] for r in ok])} ({ok[0]['dp_delta']:.2g})"
+        cells = [model, f"{len(ok)} / {len(runs)}", params, *([spent] if dp else []),
+                 *(mean_std([r.get(k) for r in ok]) for k in keys),
                  *([mean_std([r.get("peak_gpu_mb") for r in ok])] if gpu else [])]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n\n" + _threads_line(rows)

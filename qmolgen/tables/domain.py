@@ -17,12 +17,14 @@ import pandas as pd
 import torch
 
 from qmolgen.domain import Domain, DomainMetrics, Metric
+from qmolgen.errors import ConfigError
 from qmolgen.quantum.latent import PatchQuantumGenerator, generator_source
 from qmolgen.tables.data import TableData, check_columns, columns_metadata, load_table_section, write_table_file
 from qmolgen.tables.files import write_distributions, write_table
 from qmolgen.tables.metrics import evaluate_table, quality
 from qmolgen.tables.networks import BornRowDecoder, MLPRowDecoder, RowCritic, RowGenerator
 from qmolgen.tables.transforms import RowTransformer
+from qmolgen.train.privacy import privacy_settings
 
 log = logging.getLogger("qmolgen")
 
@@ -65,11 +67,14 @@ class TableDomain(Domain):
         self.data: TableData | None = None
         self.transformer = RowTransformer.from_dict(spec["transformer"]) if spec else None
         self.metadata_dict = spec["metadata"] if spec else None
+        self.privacy: dict | None = None  # what a DP mechanism that released the training rows spent
 
     def load_data(self) -> tuple[torch.Tensor]:
+        """The training rows as the model's float matrix; with privacy.mechanism mst or aim, the rows that
+        mechanism released instead (the real ones are then read only by that mechanism and by evaluation)."""
         self.data = load_table_section(self.config["data"])
         self.metadata_dict = self.data.metadata.to_dict()
-        train = self.data.subset("train")
+        train = self.released_rows(self.data.subset("train"))
         self.transformer = RowTransformer(self.config["generator"]["max_modes"],
                                           self.config["generator"]["numerical"]).fit(
             train, columns_metadata(self.data.metadata))
@@ -77,6 +82,28 @@ class TableDomain(Domain):
                  len(self.data.table), self.data.table.shape[1], len(train), len(self.data.split["holdout"]),
                  self.transformer.dim)
         return (torch.from_numpy(self.transformer.transform(train)),)
+
+    def released_rows(self, train: pd.DataFrame) -> pd.DataFrame:
+        """`train` itself, or with privacy.mechanism mst / aim the rows that mechanism releases from it at
+        privacy.epsilon and privacy.delta. Everything trained on them is post-processing of that release, so
+        the model, its transform included, carries the mechanism's (epsilon, delta) guarantee given the public
+        domain (categories, ranges). Rerun with the same seed (a resumed run), it releases the same rows."""
+        settings = privacy_settings(self.config.get("privacy"))
+        self.privacy = None
+        if settings is None or settings.mechanism == "dp_sgd":
+            return train
+        from qmolgen.baselines.marginal import synthesize
+
+        delta = settings.delta if settings.delta is not None else 1 / (10 * len(train))
+        if not 0 < delta < 1 / len(train):
+            raise ConfigError(f"privacy.delta must be in (0, 1/N) = (0, {1 / len(train):.3g}) for N = {len(train)} "
+                              f"training rows; got {delta} (null picks 1/(10 N))")
+        columns = next(iter(self.metadata_dict["tables"].values()))["columns"]
+        rows, self.privacy = synthesize(settings.mechanism, train, columns, settings.epsilon, delta,
+                                        settings.marginal_rows or 4 * len(train), self.config["seed"])
+        log.info("training on %d rows released by %s at epsilon %g, delta %.3g", len(rows), settings.mechanism,
+                 settings.epsilon, delta)
+        return rows[train.columns]
 
     def load_reference(self) -> None:
         """Read and split the data: all that evaluate needs."""

@@ -24,6 +24,9 @@ from qmolgen.errors import ConfigError
 log = logging.getLogger("qmolgen")
 
 ACCOUNTANTS = ("rdp", "prv", "gdp")
+# dp_sgd: the critic trains by DP-SGD (this module). mst / aim: the GAN trains, without privacy cost, on rows
+# that MST or AIM released at the recipe's epsilon (post-processing of a DP release; see tables/domain.py).
+MECHANISMS = ("dp_sgd", "mst", "aim")
 
 
 @dataclass
@@ -35,6 +38,8 @@ class PrivacySettings:
     delta: float | None = None  # None = 1 / (10 N) for N training rows; must be below 1 / N
     max_grad_norm: float = 1.0  # per-row clipping bound of the critic's gradient
     accountant: str = "rdp"  # Opacus accountant: rdp | prv | gdp
+    mechanism: str = "dp_sgd"  # dp_sgd | mst | aim (MECHANISMS)
+    marginal_rows: int | None = None  # mst / aim: rows released to train on; null = 4 x the training rows
 
 
 class PrivateCritic:
@@ -150,10 +155,20 @@ class PrivateCritic:
 def private_critic(section: dict | None, critic: torch.nn.Module, n_rows: int, batch_size: int,
                    total_steps: int) -> PrivateCritic | None:
     """The PrivateCritic a recipe's `privacy:` section asks for, or None (no section, or dp false)."""
+    settings = privacy_settings(section)
+    if settings is None or settings.mechanism != "dp_sgd":
+        return None
+    return PrivateCritic(settings, critic, n_rows, batch_size, total_steps)
+
+
+def privacy_settings(section: dict | None) -> PrivacySettings | None:
+    """The recipe's `privacy:` section, checked; None when there is none or dp is false."""
     if not section:
         return None
     try:
         settings = PrivacySettings(**section)
     except TypeError as exc:
         raise ConfigError(f"privacy section: {exc}") from exc
-    return PrivateCritic(settings, critic, n_rows, batch_size, total_steps) if settings.dp else None
+    if settings.mechanism not in MECHANISMS:
+        raise ConfigError(f"privacy.mechanism must be one of {MECHANISMS}; got {settings.mechanism!r}")
+    return settings if settings.dp else None
