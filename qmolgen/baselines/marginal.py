@@ -177,12 +177,16 @@ def _decimals(values: np.ndarray, most: int = 6) -> int:
 def _import_mbi():
     """mbi, imported quietly: its import warns about JAX's float32 default and compilation cache; the tables
     here are small (float32 is enough) and the cache is turned off as mbi advises."""
-    import jax
+    try:
+        import jax
 
-    jax.config.update("jax_enable_compilation_cache", False)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        import mbi
+        jax.config.update("jax_enable_compilation_cache", False)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            import mbi
+    except ImportError as exc:
+        raise ConfigError(f"MST and AIM need the `dp` extra ({exc}); install it with: pip install -e '.[dp]' "
+                          "(setup.sh does)") from exc
     return mbi
 
 
