@@ -38,6 +38,7 @@ class Synthesizer:
         self._model: GenerativeModel | None = None
         self.metrics: dict | None = None  # final_metrics.json of the last fit
         self.run_path: Path | None = None  # the run folder of the last fit, when one was kept
+        self.source: str | None = None  # what `load` read: a model file, run folder or recipe name
 
     @classmethod
     def from_recipe(cls, recipe: str = "qm9", **settings: Any) -> "Synthesizer":
@@ -60,6 +61,7 @@ class Synthesizer:
         model = GenerativeModel.load(source)
         synth = cls(model.config)
         synth._model = model
+        synth.source = str(source)
         path = Path(source)
         if path.is_dir() and (path / "final_metrics.json").is_file():
             synth._finished(RunFolder(path), keep=True)
@@ -133,6 +135,11 @@ class Synthesizer:
         properties=False to skip the three property columns), images an (n, 8, 8) array in [0, 1], tables a
         DataFrame with the training table's columns. The same seed gives the same samples.
 
+        Tables take `where=["Status=bad", "Age>=40"]`: n rows that meet every condition (= and != on categories;
+        =, !=, <, <=, >, >= on numbers), drawn from the model's own conditional distribution by annealed
+        sequential Monte Carlo in its input space, not by rejection; a condition the model never meets raises
+        DataError. The run's report (achieved fraction, rows/s) is logged.
+
         Raises:
             NotFittedError: the synthesizer was neither fitted nor loaded.
         """
@@ -171,24 +178,59 @@ class Synthesizer:
         never over an existing file unless force. Returns a line saying what was written."""
         return self._fitted_model("write samples").domain.write_samples(samples, str(path) if path else None, force)
 
+    @property
+    def privacy(self) -> dict | None:
+        """The differential-privacy guarantee the model was trained under (epsilon, delta, mechanism,
+        accountant), as recorded in its model file; None for a model trained without DP."""
+        return self._fitted_model("read the privacy of").privacy
+
     def export_table(self, n: int, path: str | os.PathLike, seed: int | None = None, chunk_size: int = 10_000,
-                     force: bool = False, progress: bool = False) -> str:
+                     force: bool = False, progress: bool = False, where: list[str] | tuple[str, ...] = ()) -> str:
         """Tables: write n synthetic rows to a .csv or .parquet file, `chunk_size` rows at a time (memory depends
-        on chunk_size, not on n), with the SDV metadata JSON beside it.
+        on chunk_size, not on n), with the SDV metadata JSON beside it and a .provenance.json saying what made
+        the rows (model, seed, conditions and how well they were met, the DP guarantee or its absence). With
+        `where` conditions (e.g. ["Status=bad", "Age>=40"]) every row meets them all (see `sample`). The same
+        model, seed and conditions write byte-identical files.
 
         Raises:
-            ConfigError: the model is not a table model.
+            ConfigError: the model is not a table model, or a condition does not fit its columns.
         """
+        from qmolgen import __version__
         from qmolgen.seeding import seed_everything
         from qmolgen.tables.files import export_rows
 
         model = self._fitted_model("export")
         if self.domain != "tables":
             raise ConfigError(f"export writes tables; this is a {self.domain} model (use sample / write_samples)")
+        if where:  # a malformed condition fails here, before any file is opened
+            from qmolgen.tables.conditions import parse_conditions
+
+            parse_conditions(list(where), model.domain.transformer.columns)
         if seed is not None:
             seed_everything(seed)
-        return export_rows(model.sample, n, str(path), model.domain.metadata_dict,
-                           model.domain.transformer, chunk_size, force, progress)
+        reports: list[dict] = []
+
+        def sample(k: int):
+            rows = model.sample(k, where=where)
+            if where:
+                reports.append(model.domain.last_conditional_report)
+            return rows
+
+        def provenance() -> dict:
+            conditional = None
+            if reports:
+                conditional = {"achieved_fraction": min(r["achieved_fraction"] for r in reports),
+                               "unconditional_fraction": min(r["unconditional_fraction"] for r in reports),
+                               "distinct_rows_per_chunk": [r["distinct_rows"] for r in reports],
+                               "method": "annealed SMC in the generator's input space (tables/conditional.py)"}
+            return {"rows": n, "seed": seed, "where": list(where), "conditional": conditional,
+                    "model": {"source": self.source, "recipe": self.config.get("recipe"),
+                              "generator": self.config["generator"]["kind"], "data": self.config["data"]["path"]},
+                    "privacy": model.privacy or {"dp": False, "note": "trained without differential privacy"},
+                    "qmolgen": __version__}
+
+        return export_rows(sample, n, str(path), model.domain.metadata_dict, model.domain.transformer, chunk_size,
+                           force, progress, provenance)
 
     def save(self, path: str | os.PathLike, force: bool = False) -> None:
         """Write the model as a weights-only model.pt file, the same format as a run folder's model.pt.

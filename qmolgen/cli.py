@@ -186,16 +186,29 @@ def generate(source, n, output, seed, force, no_properties):
               help="Rows sampled and written at a time; memory depends on this, not on -n.")
 @click.option("--seed", type=int, help="Sampling seed (default: drawn and printed).")
 @click.option("--force", is_flag=True, help="Overwrite existing output files.")
+@click.option("--where", multiple=True, metavar="CONDITION",
+              help="Only rows meeting it, e.g. --where Status=bad --where 'Age>=40' (=, != on categories; "
+                   "=, !=, <, <=, >, >= on numbers); sampled from the model's conditional distribution.")
 @click.pass_context
-def export(ctx, source, n, output, chunk_size, seed, force):
-    """Write a synthetic table from SOURCE (a table run folder, model.pt, or `credit` for the pretrained model)."""
+def export(ctx, source, n, output, chunk_size, seed, force, where):
+    """Write a synthetic table from SOURCE (a table run folder, model.pt, or `credit` / `credit_dp` for the
+    pretrained models), its SDV metadata and a provenance file (model, seed, conditions, privacy) beside it."""
     from qmolgen.api import Synthesizer
 
     synth = Synthesizer.load(source)
     if synth.domain != "tables":
         raise click.UsageError(f"{source} is a {synth.domain} model; export writes tables "
                                "(use `qmolgen generate` for molecules and images)")
-    log.info(synth.export_table(n, output, _sampling_seed(seed), chunk_size, force, _progress(ctx)))
+    log.info(_privacy_line(synth.privacy))
+    log.info(synth.export_table(n, output, _sampling_seed(seed), chunk_size, force, _progress(ctx), where))
+
+
+def _privacy_line(privacy: dict | None) -> str:
+    if not privacy:
+        return "privacy: this model was trained without differential privacy"
+    how = privacy.get("mechanism") or "DP-SGD on the critic"
+    return (f"privacy: ({privacy['epsilon']:.3g}, {privacy['delta']:.3g})-differential privacy per training row "
+            f"({how}, {privacy.get('accountant', '')} accounting)")
 
 
 @main.command()

@@ -120,7 +120,7 @@ def train_model(config: dict | None = None, out: str | None = None, resume: str 
     final.update(resources_used())  # of this process: a resumed run counts from its resumption
     run.write_json("final_metrics.json", final)
     generator.eval()
-    model = GenerativeModel(config, domain, generator)
+    model = GenerativeModel(config, domain, generator, final.get("privacy"))
     model.save(run.model_path, force=True)
     plot_training_curves(run.metrics(), run.path / "training_curves.png", domain.metrics.labels)
     model.write_preview(run.path / "samples.png")
@@ -187,8 +187,9 @@ def _train_adversarially(config: dict, run: RunFolder, domain, dataset, generato
 class GenerativeModel:
     """A trained generator with its config, in the SDV manner: `GenerativeModel.load(src).sample(n)`."""
 
-    def __init__(self, config: dict, domain, generator):
+    def __init__(self, config: dict, domain, generator, privacy: dict | None = None):
         self.config, self.domain, self.generator = config, domain, generator
+        self.privacy = privacy  # the DP guarantee training spent (epsilon, delta, how), kept in the model file
 
     @classmethod
     def load(cls, source: str | Path) -> "GenerativeModel":
@@ -225,13 +226,13 @@ class GenerativeModel:
         if isinstance(getattr(generator, "latent", None), BitPrior):
             generator.latent.freeze()  # a trained prior: sampled from its fixed distribution
         generator.eval()
-        return cls(config, domain, generator)
+        return cls(config, domain, generator, payload.get("privacy"))
 
     def save(self, path: str | Path, force: bool = False) -> None:
         if path and Path(path).exists() and not force:
             raise CheckpointError(f"{path} already exists; pass force=True to overwrite it")
         save_checkpoint({"config": self.config, "spec": self.domain.spec_dict(),
-                         "generator": self.generator.state_dict()}, path, MODEL_FORMAT)
+                         "generator": self.generator.state_dict(), "privacy": self.privacy}, path, MODEL_FORMAT)
 
     def sample(self, n: int, seed: int | None = None, **options):
         """n samples in the domain's form: molecules a table (smiles, valid, qed, logp, sa; pass

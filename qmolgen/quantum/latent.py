@@ -1,7 +1,10 @@
 """Latent sources: noise -> latent vector. Quantum circuit (the hybrid), Gaussian (the classical GAN) and a
 classical noise transform with as many parameters as the circuit (the size-matched control).
 
-Every source samples its own noise from torch's global generator, so one seed fixes a run.
+Every source samples its own noise from torch's global generator, so one seed fixes a run. Every source also
+maps standard normal inputs to its output (`gaussian_dim`, `from_gaussian(g)`), with g ~ N(0, I) giving the
+same distribution as `forward`: samplers that move through a Gaussian space (the tables' conditional
+sampler) then work with any source.
 """
 
 from __future__ import annotations
@@ -38,6 +41,11 @@ def check_executor(executor: str, device: str, shots: int | None, noise: dict | 
 
 def uniform_noise(batch_size: int, n: int) -> torch.Tensor:
     return torch.rand(batch_size, n) * 2 - 1
+
+
+def uniform_from_gaussian(g: torch.Tensor) -> torch.Tensor:
+    """Standard normal values -> uniform in [-1, 1] (through the normal CDF): the same noise as uniform_noise."""
+    return 2 * torch.special.ndtr(g) - 1
 
 
 class QuantumLatent(nn.Module):
@@ -78,6 +86,14 @@ class QuantumLatent(nn.Module):
     def forward(self, batch_size: int) -> torch.Tensor:
         return self.from_noise(uniform_noise(batch_size, self.n_qubits))
 
+    @property
+    def gaussian_dim(self) -> int:
+        return self.n_qubits
+
+    def from_gaussian(self, g: torch.Tensor) -> torch.Tensor:
+        """Latents for standard normal inputs g: the same distribution as forward (see GaussianInput)."""
+        return self.from_noise(uniform_from_gaussian(g))
+
 
 class GaussianLatent(nn.Module):
     """Standard normal latent with no parameters: the classical GAN baseline."""
@@ -88,6 +104,13 @@ class GaussianLatent(nn.Module):
 
     def forward(self, batch_size: int) -> torch.Tensor:
         return torch.randn(batch_size, self.dim)
+
+    @property
+    def gaussian_dim(self) -> int:
+        return self.dim
+
+    def from_gaussian(self, g: torch.Tensor) -> torch.Tensor:
+        return g
 
 
 class SizeMatchedLatent(nn.Module):
@@ -109,6 +132,13 @@ class SizeMatchedLatent(nn.Module):
 
     def forward(self, batch_size: int) -> torch.Tensor:
         return self.net(uniform_noise(batch_size, self.noise_dim))
+
+    @property
+    def gaussian_dim(self) -> int:
+        return self.noise_dim
+
+    def from_gaussian(self, g: torch.Tensor) -> torch.Tensor:
+        return self.net(uniform_from_gaussian(g))
 
 
 class PatchQuantumGenerator(nn.Module):
@@ -133,9 +163,19 @@ class PatchQuantumGenerator(nn.Module):
             self.qnode = circuits.probs_qnode(n_qubits, device, shots, diff_method, noise)
 
     def forward(self, batch_size: int) -> torch.Tensor:
-        angles = torch.arcsin(uniform_noise(batch_size, self.n_qubits))
+        return self.from_noise(uniform_noise(batch_size, self.n_qubits))
+
+    def from_noise(self, noise: torch.Tensor) -> torch.Tensor:
+        angles = torch.arcsin(noise.clamp(-1, 1))
         run = self.simulator.probs if self.executor == "torch" else self.qnode
         return torch.cat([run(angles, w).float() for w in self.weights], dim=1)
+
+    @property
+    def gaussian_dim(self) -> int:
+        return self.n_qubits
+
+    def from_gaussian(self, g: torch.Tensor) -> torch.Tensor:
+        return self.from_noise(uniform_from_gaussian(g))
 
 
 def count_parameters(module: nn.Module) -> int:

@@ -136,6 +136,23 @@ class BitPrior(nn.Module, ABC):
             out = torch.cat([out, torch.randn(batch_size, self.noise_dim)], dim=1)
         return out
 
+    @property
+    def gaussian_dim(self) -> int:
+        return 1 + self.noise_dim
+
+    def from_gaussian(self, g: torch.Tensor) -> torch.Tensor:
+        """Samples for standard normal inputs: the first picks the bitstring by inverting the prior's cumulative
+        distribution (the measured pool's, with shots) at its normal CDF; the rest are the appended noise."""
+        with torch.no_grad():
+            u = torch.special.ndtr(g[:, 0].double())
+            if self.shots:
+                index = self.pool[(u * len(self.pool)).long().clamp(max=len(self.pool) - 1)]
+            else:
+                cumulative = torch.cumsum(self.distribution().double(), 0)
+                index = torch.searchsorted(cumulative / cumulative[-1], u).clamp(max=len(cumulative) - 1)
+        out = 2 * self.table[index] - 1
+        return torch.cat([out, g[:, 1:]], dim=1) if self.noise_dim else out
+
     def fit(self, bits: torch.Tensor, steps: int, lr: float) -> dict:
         """Fit to (N, n) target bits by MMD with Adam, freeze, and (with shots) measure the pool; returns the fit
         report: prior_mmd / prior_kl / prior_tv of the exact distribution, steps, seconds, circuit runs, shots."""

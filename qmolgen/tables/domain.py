@@ -159,8 +159,22 @@ class TableDomain(Domain):
         train, holdout = self.data.subset("train"), self.data.subset("holdout")
         return evaluate_table(samples[train.columns], train, holdout, self.metadata_dict, self.config["data"]["target"])
 
-    def sample(self, generator: RowGenerator, n: int) -> pd.DataFrame:
-        return sample_rows(generator, self.transformer, n)
+    def sample(self, generator: RowGenerator, n: int, where: list[str] | tuple[str, ...] = ()) -> pd.DataFrame:
+        """n rows; with `where` conditions (e.g. ["Status=bad", "Age>=40"]) n rows that meet them all, drawn from
+        the model's conditional distribution (tables/conditional.py); the sampling report is logged and kept in
+        `last_conditional_report`."""
+        if not where:
+            return sample_rows(generator, self.transformer, n)
+        from qmolgen.tables.conditional import ConditionalSampler
+        from qmolgen.tables.conditions import parse_conditions
+
+        conditions = parse_conditions(list(where), self.transformer.columns)
+        rows, self.last_conditional_report = ConditionalSampler(generator, self.transformer, conditions).sample(n)
+        r = self.last_conditional_report
+        log.info("conditional sampling: %d rows meeting %s (%.1f %% of unconditional rows do), achieved %.3f, "
+                 "%d distinct, %.0f rows/s", n, " and ".join(r["conditions"]), 100 * r["unconditional_fraction"],
+                 r["achieved_fraction"], r["distinct_rows"], r["rows_per_second"])
+        return rows
 
     def write_samples(self, table: pd.DataFrame, path: str | None, force: bool = False) -> str:
         return write_table(table, self.metadata_dict, path, force)

@@ -26,12 +26,19 @@ def metadata_path(path: str | Path) -> Path:
     return path.with_name(path.stem + ".metadata.json")
 
 
-def _check_targets(path: str | Path, force: bool) -> tuple[Path, Path]:
+def provenance_path(path: str | Path) -> Path:
+    """synthetic.csv -> synthetic.provenance.json (what made the rows; kept apart from the SDV metadata, which
+    SDV refuses to load with extra keys)"""
+    path = Path(path)
+    return path.with_name(path.stem + ".provenance.json")
+
+
+def _check_targets(path: str | Path, force: bool, *also: Path) -> tuple[Path, Path]:
     target = Path(path)
     if target.suffix.lower() not in FORMATS:
         raise ConfigError(f"cannot write {str(path)!r}: tables are written as .csv or .parquet")
     meta = metadata_path(target)
-    existing = [str(p) for p in (target, meta) if p.exists()]
+    existing = [str(p) for p in (target, meta, *also) if p.exists()]
     if existing and not force:
         raise OutputExistsError(f"{', '.join(existing)} already exist(s); pass --force to overwrite or choose "
                                 "another -o path")
@@ -58,12 +65,16 @@ def arrow_schema(transformer):
 
 
 def export_rows(sample: Callable[[int], pd.DataFrame], n: int, path: str, metadata: dict, transformer,
-                chunk_size: int = 10_000, force: bool = False, progress: bool = False) -> str:
+                chunk_size: int = 10_000, force: bool = False, progress: bool = False,
+                provenance: Callable[[], dict] | None = None) -> str:
     """Write n rows drawn `chunk_size` at a time by `sample(k)` to `path` (.csv or .parquet, a row group per
-    chunk), then the metadata beside it. Only one chunk is in memory; a failure leaves no partial file."""
+    chunk), then the SDV metadata beside it, and, when `provenance` is given, what it returns once every chunk
+    is drawn (model, seed, conditions, privacy) as path's .provenance.json. Only one chunk is in memory; a
+    failure leaves no partial file, and no existing file is replaced unless force."""
     from tqdm.auto import tqdm
 
-    target, meta = _check_targets(path, force)
+    extra = provenance_path(path)
+    target, meta = _check_targets(path, force, *([extra] if provenance else []))
     schema = arrow_schema(transformer)
     with atomic_path(target, force=True) as tmp, tqdm(total=n, unit="row", disable=not progress) as bar:
         if target.suffix.lower() == ".csv":
@@ -83,6 +94,10 @@ def export_rows(sample: Callable[[int], pd.DataFrame], n: int, path: str, metada
                     bar.update(len(chunk))
     with atomic_path(meta, force=True) as tmp:
         tmp.write_text(json.dumps(metadata, indent=2) + "\n")
+    if provenance:
+        with atomic_path(extra, force=True) as tmp:
+            tmp.write_text(json.dumps(provenance(), indent=2) + "\n")
+        return f"wrote {n} rows to {target}, its metadata to {meta} and its provenance to {extra}"
     return f"wrote {n} rows to {target} and its metadata to {meta}"
 
 

@@ -213,11 +213,18 @@ class RowTransformer:
                 blocks += [out[[f"{name}.normalized"]].to_numpy(dtype=np.float32), onehot]
         return np.concatenate(blocks, axis=1)
 
-    def inverse(self, matrix: np.ndarray) -> pd.DataFrame:
-        """Matrix -> rows; each softmax span is read by its largest entry (the generator draws one-hots)."""
+    def inverse(self, matrix: np.ndarray, only: set[str] | None = None) -> pd.DataFrame:
+        """Matrix -> rows; each softmax span is read by its largest entry (the generator draws one-hots).
+        With `only`, just those columns are decoded (the conditional sampler checks a few columns per step)."""
+        widths: dict[str, int] = {}
+        for span in self.spans:
+            widths[span.column] = widths.get(span.column, 0) + span.size
         out, start = {}, 0
         for c in self.columns:
             name, sdtype = c["name"], c["sdtype"]
+            if only is not None and name not in only:
+                start += widths.get(name, 0)
+                continue
             if sdtype == "id":
                 out[name] = np.arange(len(matrix))
                 continue
