@@ -86,8 +86,10 @@ def _progress(ctx) -> bool:
 @click.option("--quick", is_flag=True, help="The recipe's quick budget (benchmark.quick): minutes, not hours.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True,
               help="Runs at a time, each with an equal share of the CPU cores.")
+@click.option("--models", help="Only these models and peers, comma-separated (default: all of the recipe's), "
+                                "e.g. --models hybrid,hybrid_mst,mst.")
 @click.option("--out", "-o", help="Output folder (default: runs/benchmark-RECIPE).")
-def benchmark(recipe, seeds, budget, quick, jobs, out):
+def benchmark(recipe, seeds, budget, quick, jobs, models, out):
     """Train every model of RECIPE (or `all` recipes) under one budget over seeds; write report.md,
     results.csv and charts."""
     from pathlib import Path
@@ -98,10 +100,18 @@ def benchmark(recipe, seeds, budget, quick, jobs, out):
 
     recipes = ALL_RECIPES if recipe == "all" else (recipe,)
     cells = [cell for name in recipes for cell in plan(name, seeds, list(budget), quick)]
+    if models:
+        wanted = [m.strip() for m in models.split(",") if m.strip()]
+        unknown = sorted(set(wanted) - {c.model for c in cells})
+        if unknown:
+            raise click.BadParameter(f"no model {', '.join(unknown)} in {recipe}; models: "
+                                     f"{', '.join(dict.fromkeys(c.model for c in cells))}", param_hint="--models")
+        cells = [c for c in cells if c.model in wanted]
     folder = Path(out or f"runs/benchmark-{recipe}")
     counts = run_sweep(cells, folder, jobs)
     command = " ".join(["qmolgen benchmark", recipe, f"--seeds {seeds}", *(f"--budget {b}" for b in budget),
-                        *(["--quick"] if quick else []), *([f"--jobs {jobs}"] if jobs > 1 else []), f"--out {folder}"])
+                        *(["--quick"] if quick else []), *([f"--jobs {jobs}"] if jobs > 1 else []),
+                        *([f"--models {models}"] if models else []), f"--out {folder}"])
     report = write_report(cells, folder, command)
     click.echo(f"{report}: {counts['finished']} runs finished now, {counts['kept']} kept from before, "
                f"{counts['failed']} failed", err=True)

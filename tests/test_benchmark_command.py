@@ -126,3 +126,32 @@ def test_the_prior_verdict_compares_qcbm_with_the_matched_priors_and_shows_their
     assert "| FID (digits classifier) | qcbm better | within seed spread |" in table
     assert "vs prior_bernoulli: better on 1" in claim_summary(rows, metrics, PRIOR, PRIOR_RIVALS)
     assert "| qcbm | 48 | 1.000 ± 0.000 | 0.010 ± 0.000 | 0.300 ± 0.000 |" in prior_fit_table(rows)
+
+
+def test_models_outside_the_recipe_are_refused_by_name(tmp_path):
+    from click.testing import CliRunner
+
+    from qmolgen.cli import main
+
+    result = CliRunner().invoke(main, ["benchmark", "credit_dp", "--models", "hybrid,hybird", "--out", str(tmp_path)])
+    assert result.exit_code == 2 and "no model hybird in credit_dp" in result.output
+    assert "hybrid_mst" in result.output  # the models there are, to pick from
+    assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.slow
+def test_a_dp_benchmark_compares_dp_sgd_with_mst_at_one_epsilon(tmp_path):
+    from click.testing import CliRunner
+
+    from qmolgen.cli import main
+
+    result = CliRunner().invoke(main, ["--quiet", "benchmark", "credit_dp", "--quick", "--seeds", "1", "--models",
+                                       "hybrid,mst", "--budget", "privacy.epsilon=3", "--out", str(tmp_path)],
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    rows = {r["model"]: r for r in csv.DictReader((tmp_path / "results.csv").open())}
+    assert set(rows) == {"hybrid", "mst"} and all(r["status"] == "ok" for r in rows.values())
+    assert 2.5 < float(rows["hybrid"]["dp_epsilon"]) <= 3.0  # what DP-SGD's accountant says it spent
+    assert float(rows["mst"]["dp_epsilon"]) == 3.0 and float(rows["mst"]["dp_delta"]) < 1 / 2227
+    report = (tmp_path / "report.md").read_text()
+    assert "DP ε spent (δ)" in report and "--models hybrid,mst" in report
