@@ -36,3 +36,45 @@ def test_monitoring_settings_do_not_change_the_trained_weights(small_smi, tmp_pa
         weights.append(torch.load(folder / "model.pt", weights_only=True)["generator"])
     assert weights[0].keys() == weights[1].keys()
     assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
+
+
+def test_the_weight_average_is_what_is_monitored_and_kept():
+    import torch
+    from torch import nn
+
+    from qmolgen.errors import ConfigError
+    from qmolgen.train.wgan import AdversarialTrainer, TrainSettings
+
+    class Generator(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.net = nn.Sequential(nn.Linear(2, 8), nn.BatchNorm1d(8), nn.Linear(8, 2))
+
+        def forward(self, batch: int):
+            return (self.net(torch.randn(batch, 2)),)
+
+    torch.manual_seed(0)
+    data = (torch.randn(256, 2) * 0.5 + 2,)
+    seen = []
+
+    def evaluate(generator):
+        seen.append({k: v.clone() for k, v in generator.state_dict().items()})
+        return {}
+
+    settings = TrainSettings(epochs=2, batch_size=32, n_critic=1, lr_generator=0.01, lr_critic=0.01, ema=0.9,
+                             steps_per_epoch=20)
+    generator = Generator()
+    checkpoints = []  # what a checkpoint holds at the end of each epoch: the live weights and the average
+    trainer = AdversarialTrainer(generator, nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 1)),
+                                 settings, lambda b: b, evaluate,
+                                 lambda t, record: checkpoints.append(
+                                     {k: v.clone() for k, v in t.state_dict()["generator"].items()}),
+                                 progress=False)
+    trainer.fit(data)
+    kept = generator.state_dict()
+    for name in ("net.0.weight", "net.2.bias"):
+        assert torch.equal(kept[name], trainer.averaged[name]) and torch.equal(seen[-1][name], kept[name])
+        assert not torch.equal(kept[name], checkpoints[-1][name])  # the average, not the last step's weights
+    assert torch.equal(kept["net.1.running_mean"], trainer.averaged["net.1.running_mean"])
+    with pytest.raises(ConfigError, match="train.ema must be between 0 and 1"):
+        TrainSettings(ema=1.0).check()

@@ -9,6 +9,7 @@ With a `PrivateCritic` (train/privacy.py) the critic is trained by DP-SGD on Poi
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import time
@@ -39,12 +40,17 @@ class TrainSettings:
     beta2: float = 0.9
     gp_weight: float = 10.0
     steps_per_epoch: int | None = None  # critic steps per epoch; None = one pass over the training data
+    ema: float | None = None  # decay of an exponential moving average of the generator's weights per generator
+    #                           step (e.g. 0.99); the average is what is monitored and saved. None = off
+
 
     def check(self) -> None:
         problems = [f"train.{k} must be >= 1; got {getattr(self, k)}"
                     for k in ("epochs", "batch_size", "n_critic") if getattr(self, k) < 1]
         if self.steps_per_epoch is not None and self.steps_per_epoch < 1:
             problems.append(f"train.steps_per_epoch must be >= 1 or null; got {self.steps_per_epoch}")
+        if self.ema is not None and not 0 < self.ema < 1:
+            problems.append(f"train.ema must be between 0 and 1 (e.g. 0.99) or null; got {self.ema}")
         if problems:
             raise ConfigError("; ".join(problems))
 
@@ -91,11 +97,35 @@ class AdversarialTrainer:
         self.epoch = 0
         self.step = 0
         self.elapsed = 0.0
+        # The moving average of the generator's weights (train.ema): GAN weights wander from step to step, and
+        # their average is a steadier generator (Yazici et al. 2019). Buffers (batch-norm statistics) are copied.
+        self.averaged = {k: v.detach().clone() for k, v in generator.state_dict().items()} if settings.ema else None
+        self._weights = {name for name, _ in generator.named_parameters()}
+
+    def _update_average(self) -> None:
+        for name, value in self.generator.state_dict().items():
+            if name in self._weights and value.is_floating_point():
+                self.averaged[name].lerp_(value.detach(), 1 - self.settings.ema)
+            else:
+                self.averaged[name].copy_(value)
+
+    @contextlib.contextmanager
+    def averaged_generator(self):
+        """The generator with the averaged weights inside the block (itself when train.ema is off)."""
+        if self.averaged is None:
+            yield self.generator
+            return
+        live = {k: v.detach().clone() for k, v in self.generator.state_dict().items()}
+        self.generator.load_state_dict(self.averaged)
+        try:
+            yield self.generator
+        finally:
+            self.generator.load_state_dict(live)
 
     def state_dict(self) -> dict:
         return {"generator": self.generator.state_dict(), "critic": self.critic.state_dict(),
                 "opt_generator": self.opt_g.state_dict(), "opt_critic": self.opt_d.state_dict(),
-                "epoch": self.epoch, "step": self.step, "elapsed": self.elapsed,
+                "epoch": self.epoch, "step": self.step, "elapsed": self.elapsed, "averaged": self.averaged,
                 "rng": torch.get_rng_state(), "privacy": self.privacy.state_dict() if self.privacy else None}
 
     def load_state_dict(self, state: dict) -> None:
@@ -104,6 +134,10 @@ class AdversarialTrainer:
         self.opt_g.load_state_dict(state["opt_generator"])
         self.opt_d.load_state_dict(state["opt_critic"])
         self.epoch, self.step, self.elapsed = state["epoch"], state["step"], state["elapsed"]
+        if self.averaged is not None:
+            if not state.get("averaged"):
+                raise ConfigError("this checkpoint was trained without train.ema; it cannot be resumed with it")
+            self.averaged = state["averaged"]
         torch.set_rng_state(state["rng"])
         if self.privacy is not None:
             if not state.get("privacy"):
@@ -143,6 +177,8 @@ class AdversarialTrainer:
         self.opt_g.zero_grad(set_to_none=True)
         loss.backward()
         self.opt_g.step()
+        if self.averaged is not None:
+            self._update_average()
         return {"loss_generator": loss.item()}
 
     def fit(self, dataset: tuple[torch.Tensor, ...]) -> list[dict]:
@@ -194,10 +230,12 @@ class AdversarialTrainer:
                 self.generator.eval()
                 # Monitoring draws samples under its own random state, so evaluate settings never change
                 # what is trained (the same seed trains the same weights whatever is monitored).
-                with torch.random.fork_rng():
+                with torch.random.fork_rng(), self.averaged_generator() as generator:
                     torch.manual_seed(self.epoch)
-                    record.update(self.evaluate(self.generator))
+                    record.update(self.evaluate(generator))
             records.append(record)
             if self.on_epoch_end is not None:
                 self.on_epoch_end(self, record)
+        if self.averaged is not None:  # what is kept is the average
+            self.generator.load_state_dict(self.averaged)
         return records
