@@ -164,7 +164,7 @@ def _train_adversarially(config: dict, run: RunFolder, domain, dataset, generato
     privacy = private_critic(config.get("privacy"), critic, n_rows, settings.batch_size,
                              settings.epochs * steps_per_epoch)
     trainer = AdversarialTrainer(generator, critic, settings, domain.real_to_input, domain.epoch_metrics,
-                                 checkpoint, progress, privacy)
+                                 checkpoint, progress, privacy, getattr(domain, "selection_metric", None))
     if resume and run.last_checkpoint.exists():
         state = load_checkpoint(run.last_checkpoint, TRAINING_FORMAT)
         trainer.load_state_dict(state["trainer"])
@@ -175,6 +175,8 @@ def _train_adversarially(config: dict, run: RunFolder, domain, dataset, generato
     trainer.fit(dataset)
     final = {"seed": config["seed"], "generator": config["generator"]["kind"], "epochs": trainer.epoch,
              "train_seconds": round(trainer.elapsed, 1), **parameter_counts(generator)}
+    if trainer.best is not None:
+        final["selected_epoch"] = trainer.best["epoch"]
     if getattr(domain, "privacy", None):  # trained on rows a DP mechanism released (tables: privacy.mechanism)
         final["privacy"] = domain.privacy
     if privacy is not None:

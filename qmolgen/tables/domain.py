@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import math
 
+import numpy as np
 import pandas as pd
 import torch
 
@@ -36,6 +37,9 @@ METRICS = DomainMetrics(
              "never generated",
     summary=("quality", "quality_holdout"),
     labels={"quality": "SDMetrics quality", "quality_holdout": "SDMetrics quality (hold-out)"})
+
+
+SELECTION = Metric("sel_quality", "SDMetrics quality against the set-aside training rows", True)
 
 
 def build_generator(config: dict, transformer: RowTransformer) -> RowGenerator:
@@ -74,6 +78,7 @@ class TableDomain(Domain):
         mechanism released instead (the real ones are then read only by that mechanism and by evaluation)."""
         self.data = load_table_section(self.config["data"])
         self.metadata_dict = self.data.metadata.to_dict()
+        self._set_aside_selection_rows()
         train = self.released_rows(self.data.subset("train"))
         self.transformer = RowTransformer(self.config["generator"]["max_modes"],
                                           self.config["generator"]["numerical"]).fit(
@@ -82,6 +87,27 @@ class TableDomain(Domain):
                  len(self.data.table), self.data.table.shape[1], len(train), len(self.data.split["holdout"]),
                  self.transformer.dim)
         return (torch.from_numpy(self.transformer.transform(train)),)
+
+    @property
+    def selection_metric(self) -> Metric | None:
+        """What the trainer keeps the best epoch by: quality against the set-aside training rows (evaluate.selection)."""
+        return SELECTION if self.config["evaluate"].get("selection") else None
+
+    def _set_aside_selection_rows(self) -> None:
+        """With evaluate.selection = s > 0, a seeded share s of the training rows becomes the `selection` split:
+        never trained on, scored after every epoch to pick the generator kept. The hold-out stays untouched, and
+        the final metrics compare with the rows actually trained on."""
+        share = self.config["evaluate"].get("selection") or 0.0
+        if not share:
+            return
+        if not 0 < share < 1:
+            raise ConfigError(f"evaluate.selection must lie between 0 and 1 (0 = keep the last epoch); got {share}")
+        if privacy_settings(self.config.get("privacy")) is not None:
+            raise ConfigError("evaluate.selection reads real rows outside the DP guarantee; set it to 0 with privacy.dp")
+        train = self.data.split["train"]
+        order = np.random.default_rng(self.config["data"]["split_seed"] + 1).permutation(len(train))
+        n = max(2, round(share * len(train)))
+        self.data.split = {**self.data.split, "train": np.sort(train[order[n:]]), "selection": np.sort(train[order[:n]])}
 
     def released_rows(self, train: pd.DataFrame) -> pd.DataFrame:
         """`train` itself, or with privacy.mechanism mst / aim the rows that mechanism releases from it at
@@ -142,9 +168,13 @@ class TableDomain(Domain):
 
     def epoch_metrics(self, generator: RowGenerator) -> dict:
         """SDMetrics quality of a few synthetic rows against the never-trained-on hold-out rows, as val_quality,
-        val_column_shapes and val_column_pair_trends (monitoring only: nothing is selected on it)."""
+        val_column_shapes and val_column_pair_trends (monitoring only: nothing is selected on it), and with
+        evaluate.selection the quality against the set-aside training rows, sel_quality, which is."""
         rows = sample_rows(generator, self.transformer, self.config["evaluate"]["epoch_samples"])
-        return {f"val_{k}": v for k, v in quality(self.data.subset("holdout"), rows, self.metadata_dict).items()}
+        out = {f"val_{k}": v for k, v in quality(self.data.subset("holdout"), rows, self.metadata_dict).items()}
+        if "selection" in self.data.split:  # what the best epoch is picked by (never the hold-out)
+            out[SELECTION.key] = quality(self.data.subset("selection"), rows, self.metadata_dict)["quality"]
+        return out
 
     def final_metrics(self, generator: RowGenerator) -> dict:
         """Quality, ML efficacy and privacy of evaluate.final_samples rows (null = as many as the training rows)."""

@@ -80,7 +80,7 @@ class AdversarialTrainer:
 
     def __init__(self, generator, critic, settings: TrainSettings, real_to_input: Callable,
                  evaluate: Callable | None = None, on_epoch_end: Callable | None = None, progress: bool = True,
-                 privacy: PrivateCritic | None = None):
+                 privacy: PrivateCritic | None = None, select=None):
         settings.check()
         pack = getattr(critic, "pack", 1)
         if settings.batch_size % pack:
@@ -101,6 +101,8 @@ class AdversarialTrainer:
         # their average is a steadier generator (Yazici et al. 2019). Buffers (batch-norm statistics) are copied.
         self.averaged = {k: v.detach().clone() for k, v in generator.state_dict().items()} if settings.ema else None
         self._weights = {name for name, _ in generator.named_parameters()}
+        # `select` (a Metric that `evaluate` reports): keep the generator of the epoch that scores best on it
+        self.select, self.best = select, None  # best: {"epoch", "value", "state"}
 
     def _update_average(self) -> None:
         for name, value in self.generator.state_dict().items():
@@ -126,6 +128,7 @@ class AdversarialTrainer:
         return {"generator": self.generator.state_dict(), "critic": self.critic.state_dict(),
                 "opt_generator": self.opt_g.state_dict(), "opt_critic": self.opt_d.state_dict(),
                 "epoch": self.epoch, "step": self.step, "elapsed": self.elapsed, "averaged": self.averaged,
+                "best": self.best,
                 "rng": torch.get_rng_state(), "privacy": self.privacy.state_dict() if self.privacy else None}
 
     def load_state_dict(self, state: dict) -> None:
@@ -134,6 +137,7 @@ class AdversarialTrainer:
         self.opt_g.load_state_dict(state["opt_generator"])
         self.opt_d.load_state_dict(state["opt_critic"])
         self.epoch, self.step, self.elapsed = state["epoch"], state["step"], state["elapsed"]
+        self.best = state.get("best")
         if self.averaged is not None:
             if not state.get("averaged"):
                 raise ConfigError("this checkpoint was trained without train.ema; it cannot be resumed with it")
@@ -233,9 +237,23 @@ class AdversarialTrainer:
                 with torch.random.fork_rng(), self.averaged_generator() as generator:
                     torch.manual_seed(self.epoch)
                     record.update(self.evaluate(generator))
+                    self._keep_if_best(record, generator)
             records.append(record)
             if self.on_epoch_end is not None:
                 self.on_epoch_end(self, record)
-        if self.averaged is not None:  # what is kept is the average
+        if self.best is not None:
+            self.generator.load_state_dict(self.best["state"])
+            log.info("kept the generator of epoch %d (%s %.4f)", self.best["epoch"], self.select.key, self.best["value"])
+        elif self.averaged is not None:  # what is kept is the average
             self.generator.load_state_dict(self.averaged)
         return records
+
+    def _keep_if_best(self, record: dict, generator) -> None:
+        value = record.get(self.select.key) if self.select else None
+        if value is None:
+            return
+        better = self.best is None or (value > self.best["value"] if self.select.higher_is_better
+                                       else value < self.best["value"])
+        if better:
+            self.best = {"epoch": self.epoch, "value": value,
+                         "state": {k: v.detach().clone() for k, v in generator.state_dict().items()}}
