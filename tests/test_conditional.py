@@ -108,3 +108,20 @@ def test_the_same_seed_and_conditions_write_identical_files(credit, tmp_path):
     assert len(other) == 700 and (other["Status"] == "bad").all() and (other["Age"] >= 40).all()
     assert not np.array_equal(pd.read_csv(tmp_path / "a.csv").to_numpy(),
                               credit.sample(700, seed=6, where=where).to_numpy())
+
+
+def test_the_pretrained_dp_model_carries_its_guarantee_into_every_export(tmp_path):
+    from click.testing import CliRunner
+
+    from qmolgen.cli import main
+
+    synth = Synthesizer.load("credit_dp")
+    assert synth.privacy["dp"] and synth.privacy["epsilon"] <= 3 and synth.privacy["delta"] < 1 / 2227
+    result = CliRunner().invoke(main, ["export", "credit_dp", "-n", "200", "-o", str(tmp_path / "dp.csv"),
+                                       "--seed", "0"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert f"({synth.privacy['epsilon']:.3g}, {synth.privacy['delta']:.3g})-differential privacy" in result.output
+    provenance = json.loads((tmp_path / "dp.provenance.json").read_text())
+    assert provenance["privacy"]["epsilon"] == synth.privacy["epsilon"] and provenance["model"]["source"] == "credit_dp"
+    again = CliRunner().invoke(main, ["export", "credit_dp", "-n", "200", "-o", str(tmp_path / "dp.csv")])
+    assert again.exit_code != 0 and "already exist" in again.output  # never silently overwritten
