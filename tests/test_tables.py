@@ -360,5 +360,5 @@ def test_the_kept_epoch_is_picked_on_set_aside_training_rows_never_the_holdout(t
     records = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
     best = max(records, key=lambda r: r["sel_quality"])
     assert synth.metrics["selected_epoch"] == best["epoch"]
-    with pytest.raises(ConfigError, match="outside the DP guarantee"):
+    with pytest.raises(ConfigError, match="outside the DP-SGD guarantee"):
         TableDomain(load_config("credit_dp", ["evaluate.selection=0.2"])).load_data()

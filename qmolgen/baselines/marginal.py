@@ -339,6 +339,7 @@ def synthesize(name: str, train: pd.DataFrame, columns: dict[str, dict], epsilon
         warnings.simplefilter("ignore")
         synthetic, details = (mst if name == "mst" else aim)(data, rho, rows, rng)
     table = discretizer.decode({k: np.asarray(v) for k, v in synthetic.to_dict().items()}, rng)
+    table = table.iloc[rng.permutation(len(table))].reset_index(drop=True)  # mbi's rounding emits rows in blocks
     seconds = time.perf_counter() - start
     log.info("%s fitted and sampled in %.1f s (epsilon %.3g, delta %.3g, rho %.4g)", name, seconds, epsilon, delta, rho)
     return table, {"dp": True, "epsilon": epsilon, "delta": delta, "rho": rho, "mechanism": name,

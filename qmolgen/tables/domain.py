@@ -72,6 +72,7 @@ class TableDomain(Domain):
         self.transformer = RowTransformer.from_dict(spec["transformer"]) if spec else None
         self.metadata_dict = spec["metadata"] if spec else None
         self.privacy: dict | None = None  # what a DP mechanism that released the training rows spent
+        self.selection_rows: pd.DataFrame | None = None  # rows the kept epoch is picked on (evaluate.selection)
 
     def load_data(self) -> tuple[torch.Tensor]:
         """The training rows as the model's float matrix; with privacy.mechanism mst or aim, the rows that
@@ -93,21 +94,30 @@ class TableDomain(Domain):
         """What the trainer keeps the best epoch by: quality against the set-aside training rows (evaluate.selection)."""
         return SELECTION if self.config["evaluate"].get("selection") else None
 
-    def _set_aside_selection_rows(self) -> None:
-        """With evaluate.selection = s > 0, a seeded share s of the training rows becomes the `selection` split:
-        never trained on, scored after every epoch to pick the generator kept. The hold-out stays untouched, and
-        the final metrics compare with the rows actually trained on."""
+    def _selection_share(self) -> float:
         share = self.config["evaluate"].get("selection") or 0.0
-        if not share:
-            return
-        if not 0 < share < 1:
+        if share and not 0 < share < 1:
             raise ConfigError(f"evaluate.selection must lie between 0 and 1 (0 = keep the last epoch); got {share}")
-        if privacy_settings(self.config.get("privacy")) is not None:
-            raise ConfigError("evaluate.selection reads real rows outside the DP guarantee; set it to 0 with privacy.dp")
+        return share
+
+    def _set_aside_selection_rows(self) -> None:
+        """With evaluate.selection = s > 0, a seeded share s of the training rows is set aside: never trained on,
+        scored after every epoch to pick the generator kept. The hold-out stays untouched, and the final metrics
+        compare with the rows actually trained on. Under DP-SGD this would read real rows outside the guarantee,
+        so it is refused; with privacy.mechanism mst / aim the share is set aside from the released rows instead
+        (released_rows), which is post-processing."""
+        share = self._selection_share()
+        settings = privacy_settings(self.config.get("privacy"))
+        if not share or (settings is not None and settings.mechanism != "dp_sgd"):
+            return
+        if settings is not None:
+            raise ConfigError("evaluate.selection reads real rows outside the DP-SGD guarantee; set it to 0 with "
+                              "privacy.mechanism=dp_sgd (with mst / aim it picks on released rows)")
         train = self.data.split["train"]
         order = np.random.default_rng(self.config["data"]["split_seed"] + 1).permutation(len(train))
         n = max(2, round(share * len(train)))
         self.data.split = {**self.data.split, "train": np.sort(train[order[n:]]), "selection": np.sort(train[order[:n]])}
+        self.selection_rows = self.data.subset("selection")
 
     def released_rows(self, train: pd.DataFrame) -> pd.DataFrame:
         """`train` itself, or with privacy.mechanism mst / aim the rows that mechanism releases from it at
@@ -127,9 +137,14 @@ class TableDomain(Domain):
         columns = next(iter(self.metadata_dict["tables"].values()))["columns"]
         rows, self.privacy = synthesize(settings.mechanism, train, columns, settings.epsilon, delta,
                                         settings.marginal_rows or 4 * len(train), self.config["seed"])
+        rows = rows[train.columns]
+        share = self._selection_share()
+        if share:  # pick the epoch on released rows set aside from training: post-processing, no privacy cost
+            n = max(2, round(share * len(rows)))
+            self.selection_rows, rows = rows.iloc[:n].reset_index(drop=True), rows.iloc[n:].reset_index(drop=True)
         log.info("training on %d rows released by %s at epsilon %g, delta %.3g", len(rows), settings.mechanism,
                  settings.epsilon, delta)
-        return rows[train.columns]
+        return rows
 
     def load_reference(self) -> None:
         """Read and split the data: all that evaluate needs."""
@@ -172,8 +187,8 @@ class TableDomain(Domain):
         evaluate.selection the quality against the set-aside training rows, sel_quality, which is."""
         rows = sample_rows(generator, self.transformer, self.config["evaluate"]["epoch_samples"])
         out = {f"val_{k}": v for k, v in quality(self.data.subset("holdout"), rows, self.metadata_dict).items()}
-        if "selection" in self.data.split:  # what the best epoch is picked by (never the hold-out)
-            out[SELECTION.key] = quality(self.data.subset("selection"), rows, self.metadata_dict)["quality"]
+        if self.selection_rows is not None:  # what the best epoch is picked by (never the hold-out)
+            out[SELECTION.key] = quality(self.selection_rows, rows, self.metadata_dict)["quality"]
         return out
 
     def final_metrics(self, generator: RowGenerator) -> dict:
