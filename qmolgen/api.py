@@ -121,10 +121,12 @@ class Synthesizer:
         return self
 
     def _finished(self, run: RunFolder, keep: bool) -> None:
+        """Keep a finished run's metrics and folder on the synthesizer."""
         self.metrics = json.loads((run.path / "final_metrics.json").read_text())
         self.run_path = run.path if keep else None
 
     def _fitted_model(self, action: str) -> GenerativeModel:
+        """The trained model, or NotFittedError saying what could not be done before fitting."""
         if self._model is None:
             raise NotFittedError(f"cannot {action} before fitting: call fit(data) first, or "
                                  "Synthesizer.load(path) for a trained model")

@@ -82,6 +82,7 @@ class Discretizer:
         self.specs: dict[str, dict] = {}
 
     def fit(self, table: pd.DataFrame) -> "Discretizer":
+        """Read each column's public domain (categories, range, few distinct values) from `table`."""
         for name in table.columns:
             sdtype = self.columns[name]["sdtype"]
             values = table[name]
@@ -112,9 +113,11 @@ class Discretizer:
 
     @staticmethod
     def _values(spec: dict) -> int:
+        """Codes for present values (missing adds one)."""
         return len(spec["levels"]) if "levels" in spec else len(spec["edges"]) - 1
 
     def encode(self, table: pd.DataFrame) -> dict[str, np.ndarray]:
+        """Integer codes per modelled column (mbi's data model); missing values get the last code."""
         codes = {}
         for name, spec in self.specs.items():
             if spec["sdtype"] == "id":
@@ -136,6 +139,7 @@ class Discretizer:
         return codes
 
     def decode(self, codes: dict[str, np.ndarray], rng: np.random.Generator) -> pd.DataFrame:
+        """Codes back to a table: categories as they were, numbers drawn uniformly within their bin."""
         n = len(next(iter(codes.values())))
         out = {}
         for name in self.order:
@@ -166,6 +170,7 @@ class Discretizer:
 
 
 def _decimals(values: np.ndarray, most: int = 6) -> int:
+    """The fewest decimal places (up to `most`) that represent every value exactly."""
     for digits in range(most + 1):
         if np.allclose(values, np.round(values, digits), rtol=0, atol=1e-9):
             return digits
@@ -191,6 +196,7 @@ def _import_mbi():
 
 
 def _estimate(domain, measurements, warm_start=None):
+    """mbi's graphical model fitted to the measurements by mirror descent (warm-started when given a model)."""
     from mbi import estimation
 
     return estimation.MirrorDescent().estimate(domain, measurements, iters=ESTIMATE_ITERS, warm_start=warm_start)
@@ -256,6 +262,8 @@ def mst(data, rho: float, rows: int, rng: np.random.Generator):
 
 
 def _spanning_tree(data, oneway: list, rho: float, rng: np.random.Generator) -> list[tuple]:
+    """MST's selection: the d - 1 pairs of a spanning tree, each chosen by the exponential mechanism
+    (rho/(d-1) each) among pairs that join two components, scored by how badly the 1-way model gets them."""
     import itertools
 
     import networkx as nx

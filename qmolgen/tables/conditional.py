@@ -106,6 +106,7 @@ def _stalled(closest: list[float], levels: int = STALL_LEVELS) -> bool:
 def _next_beta(v: np.ndarray, beta: float) -> float:
     """The largest beta' > beta whose reweighting exp(-(beta' - beta) v) keeps half the effective sample size."""
     def ess(delta: float) -> float:
+        """Effective sample size of the weights exp(-delta v)."""
         w = np.exp(-delta * (v - v.min()))
         return w.sum() ** 2 / (w ** 2).sum()
 
@@ -129,6 +130,7 @@ class ConditionalSampler:
         self.evaluations = 0
 
     def _evaluate(self, xi: torch.Tensor) -> tuple[pd.DataFrame, np.ndarray]:
+        """Rows for inputs xi (the conditioned columns only) and their violations; counts the evaluations."""
         rows, logits = self.to_rows(xi, self.columns)
         self.evaluations += len(xi)
         return rows, violation(rows, logits, self.conditions, self.transformer)
@@ -149,6 +151,8 @@ class ConditionalSampler:
         return xi, v, step, float(np.mean(accepted))
 
     def sample(self, n: int) -> tuple[pd.DataFrame, dict]:
+        """n rows meeting every condition, and the report: achieved and unconditional fractions, distinct rows,
+        method (direct draws or annealed SMC), levels, rows evaluated, seconds and rows per second."""
         start = time.perf_counter()
         xi = torch.randn(n, self.to_rows.dim)
         _, v = self._evaluate(xi)

@@ -43,6 +43,7 @@ SELECTION = Metric("sel_quality", "SDMetrics quality against the set-aside train
 
 
 def build_generator(config: dict, transformer: RowTransformer) -> RowGenerator:
+    """Latent source (any generator kind) + the MLP row decoder, or patch circuits + the Born decoder."""
     g, spans = config["generator"], transformer.spans
     choices = g.get("choices", "sample")  # models trained before the setting existed drew their choices
     source = generator_source(config, lambda q: math.ceil(BornRowDecoder.probabilities_needed(spans) / 2 ** q["patch_qubits"]))
@@ -53,6 +54,7 @@ def build_generator(config: dict, transformer: RowTransformer) -> RowGenerator:
 
 @torch.no_grad()
 def sample_rows(generator: RowGenerator, transformer: RowTransformer, n: int, batch_size: int = 5000) -> pd.DataFrame:
+    """n decoded rows, `batch_size` at a time, in eval mode."""
     generator.eval()
     parts = [transformer.inverse(generator.sample(min(batch_size, n - start)).numpy())
              for start in range(0, n, batch_size)]
@@ -95,6 +97,7 @@ class TableDomain(Domain):
         return SELECTION if self.config["evaluate"].get("selection") else None
 
     def _selection_share(self) -> float:
+        """evaluate.selection, checked (0 = keep the last epoch)."""
         share = self.config["evaluate"].get("selection") or 0.0
         if share and not 0 < share < 1:
             raise ConfigError(f"evaluate.selection must lie between 0 and 1 (0 = keep the last epoch); got {share}")
@@ -151,6 +154,7 @@ class TableDomain(Domain):
         self.load_data()
 
     def data_report(self) -> dict:
+        """What was read: sizes, split, sdtypes, missing values, where the metadata came from."""
         table = self.data.table
         return {"dataset": self.config["data"]["path"], "n_rows": len(table), "n_columns": table.shape[1],
                 "split": {k: len(v) for k, v in self.data.split.items()},
@@ -165,6 +169,7 @@ class TableDomain(Domain):
         return {"metadata.json": self.metadata_dict}
 
     def spec_dict(self) -> dict:
+        """What sampling needs without the data: the row transform and the metadata."""
         return {"transformer": self.transformer.to_dict(), "metadata": self.metadata_dict}
 
     @staticmethod
@@ -175,10 +180,12 @@ class TableDomain(Domain):
         return build_generator(self.config, self.transformer)
 
     def build_critic(self) -> RowCritic:
+        """The MLP critic over row matrices (scoring `critic.pack` rows at a time)."""
         c = self.config["critic"]
         return RowCritic(self.transformer.dim, list(c["hidden"]), c["pack"])
 
     def real_to_input(self, batch: tuple[torch.Tensor]) -> tuple[torch.Tensor]:
+        """Real row matrices go to the critic as they are."""
         return batch
 
     def epoch_metrics(self, generator: RowGenerator) -> dict:
@@ -222,8 +229,10 @@ class TableDomain(Domain):
         return rows
 
     def write_samples(self, table: pd.DataFrame, path: str | None, force: bool = False) -> str:
+        """Write rows as .csv / .parquet with the SDV metadata beside (CSV on stdout without a path)."""
         return write_table(table, self.metadata_dict, path, force)
 
     def write_preview(self, generator: RowGenerator, path, n: int = 2000) -> None:
+        """PNG of each column's distribution, synthetic against the training rows."""
         real = self.data.subset("train") if self.data is not None else None
         write_distributions(sample_rows(generator, self.transformer, n), real, self.transformer, path)

@@ -134,6 +134,7 @@ class PrivateCritic:
                 "batch_rows": float(batch)}
 
     def epsilon(self) -> float:
+        """The epsilon spent so far at this run's delta (0 before the first step)."""
         return float(self.accountant.get_epsilon(self.delta)) if self.accountant.history else 0.0
 
     def report(self) -> dict:
@@ -146,9 +147,11 @@ class PrivateCritic:
                 "unit": "one training row", "library": "opacus"}
 
     def state_dict(self) -> dict:
+        """The accountant's history, for checkpoints."""
         return {"history": [list(h) for h in self.accountant.history]}
 
     def load_state_dict(self, state: dict) -> None:
+        """Restore the accountant's history from a checkpoint."""
         self.accountant.history = [tuple(h) for h in state["history"]]
 
 

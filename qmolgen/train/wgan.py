@@ -45,6 +45,7 @@ class TrainSettings:
 
 
     def check(self) -> None:
+        """Raises ConfigError naming every out-of-range setting."""
         problems = [f"train.{k} must be >= 1; got {getattr(self, k)}"
                     for k in ("epochs", "batch_size", "n_critic") if getattr(self, k) < 1]
         if self.steps_per_epoch is not None and self.steps_per_epoch < 1:
@@ -105,6 +106,7 @@ class AdversarialTrainer:
         self.select, self.best = select, None  # best: {"epoch", "value", "state"}
 
     def _update_average(self) -> None:
+        """One step of the moving average: weights lerp towards the live ones, buffers are copied."""
         for name, value in self.generator.state_dict().items():
             if name in self._weights and value.is_floating_point():
                 self.averaged[name].lerp_(value.detach(), 1 - self.settings.ema)
@@ -125,6 +127,8 @@ class AdversarialTrainer:
             self.generator.load_state_dict(live)
 
     def state_dict(self) -> dict:
+        """Everything a resumed run needs: both networks, both optimisers, the counters, the weight average,
+        the best epoch kept so far, the random state and the privacy accountant."""
         return {"generator": self.generator.state_dict(), "critic": self.critic.state_dict(),
                 "opt_generator": self.opt_g.state_dict(), "opt_critic": self.opt_d.state_dict(),
                 "epoch": self.epoch, "step": self.step, "elapsed": self.elapsed, "averaged": self.averaged,
@@ -132,6 +136,7 @@ class AdversarialTrainer:
                 "rng": torch.get_rng_state(), "privacy": self.privacy.state_dict() if self.privacy else None}
 
     def load_state_dict(self, state: dict) -> None:
+        """Restore what state_dict saved; a checkpoint must have been trained with the same ema / privacy."""
         self.generator.load_state_dict(state["generator"])
         self.critic.load_state_dict(state["critic"])
         self.opt_g.load_state_dict(state["opt_generator"])
@@ -149,6 +154,7 @@ class AdversarialTrainer:
             self.privacy.load_state_dict(state["privacy"])
 
     def _gradient_penalty(self, real: tuple, fake: tuple) -> torch.Tensor:
+        """WGAN-GP's penalty: (|grad critic| - 1)^2 at random mixes of real and generated inputs."""
         batch = len(real[0])
         alpha = torch.rand(batch)
         mixed = tuple((alpha.view(-1, *[1] * (r.dim() - 1)) * r + (1 - alpha.view(-1, *[1] * (r.dim() - 1))) * f)
@@ -160,6 +166,7 @@ class AdversarialTrainer:
         return ((flat.norm(dim=1) - 1) ** 2).mean()
 
     def critic_step(self, real: tuple) -> dict:
+        """One critic update on a real batch and as many generated samples (DP-SGD when privacy is set)."""
         batch = len(real[0])
         with torch.no_grad():  # the critic step needs no generator gradients: forward only is much cheaper
             fake = self.generator(max(batch, 2))  # >= 2: batch norm cannot train on one sample
@@ -176,6 +183,7 @@ class AdversarialTrainer:
         return {"loss_critic": loss.item(), "wasserstein": (loss_real - loss_fake).item(), "gp": penalty.item()}
 
     def generator_step(self, batch_size: int) -> dict:
+        """One generator update against the critic's scores (then the weight average, when on)."""
         fake = self.generator(batch_size)
         loss = -self.critic(*fake).mean()
         self.opt_g.zero_grad(set_to_none=True)
@@ -249,6 +257,7 @@ class AdversarialTrainer:
         return records
 
     def _keep_if_best(self, record: dict, generator) -> None:
+        """Remember the generator's weights when this epoch scores best on the selection metric."""
         value = record.get(self.select.key) if self.select else None
         if value is None:
             return
