@@ -35,9 +35,11 @@ def fit_and_score(config: dict, peer: str, seed: int, options: dict | None = Non
     if peer in DP_PEERS:
         from qmolgen.baselines.marginal import synthesize
 
+        from qmolgen.train.privacy import resolve_delta
+
         privacy = config.get("privacy") or {}
         epsilon = privacy.get("epsilon") or 1.0
-        delta = privacy.get("delta") or 1 / (10 * len(train))
+        delta = resolve_delta(privacy.get("delta"), len(train))
         columns = next(iter(metadata["tables"].values()))["columns"]
         synthetic, extra["privacy"] = synthesize(peer, train, columns, epsilon, delta, rows, seed, **options)
         seconds = extra["privacy"]["seconds"]

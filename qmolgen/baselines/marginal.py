@@ -25,6 +25,7 @@ import pandas as pd
 
 from qmolgen.errors import ConfigError
 from qmolgen.tables.data import CATEGORY_SDTYPES
+from qmolgen.tables.transforms import decimal_places
 
 log = logging.getLogger("qmolgen")
 
@@ -94,7 +95,7 @@ class Discretizer:
                 distinct = np.unique(present)
                 spec.update(low=float(present.min()), high=float(present.max()),
                             integer=bool(pd.api.types.is_integer_dtype(values)),
-                            decimals=_decimals(present))
+                            decimals=decimal_places(present))
                 if len(distinct) <= self.bins:
                     spec["levels"] = distinct.tolist()
                 else:
@@ -167,14 +168,6 @@ class Discretizer:
                 values = values.astype(np.int64)
             out[name] = values
         return pd.DataFrame(out)
-
-
-def _decimals(values: np.ndarray, most: int = 6) -> int:
-    """The fewest decimal places (up to `most`) that represent every value exactly."""
-    for digits in range(most + 1):
-        if np.allclose(values, np.round(values, digits), rtol=0, atol=1e-9):
-            return digits
-    return most
 
 
 # -- the mechanisms ----------------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ from qmolgen.tables.files import write_distributions, write_table
 from qmolgen.tables.metrics import evaluate_table, quality
 from qmolgen.tables.networks import BornRowDecoder, MLPRowDecoder, RowCritic, RowGenerator
 from qmolgen.tables.transforms import RowTransformer
-from qmolgen.train.privacy import privacy_settings
+from qmolgen.train.privacy import privacy_settings, resolve_delta
 
 log = logging.getLogger("qmolgen")
 
@@ -133,10 +133,7 @@ class TableDomain(Domain):
             return train
         from qmolgen.baselines.marginal import synthesize
 
-        delta = settings.delta if settings.delta is not None else 1 / (10 * len(train))
-        if not 0 < delta < 1 / len(train):
-            raise ConfigError(f"privacy.delta must be in (0, 1/N) = (0, {1 / len(train):.3g}) for N = {len(train)} "
-                              f"training rows; got {delta} (null picks 1/(10 N))")
+        delta = resolve_delta(settings.delta, len(train))
         columns = next(iter(self.metadata_dict["tables"].values()))["columns"]
         rows, self.privacy = synthesize(settings.mechanism, train, columns, settings.epsilon, delta,
                                         settings.marginal_rows or 4 * len(train), self.config["seed"])

@@ -70,10 +70,10 @@ class PrivateCritic:
             problems.append(f"privacy.epsilon must be > 0; got {settings.epsilon}")
         if settings.max_grad_norm <= 0:
             problems.append(f"privacy.max_grad_norm must be > 0; got {settings.max_grad_norm}")
-        delta = settings.delta if settings.delta is not None else 1 / (10 * n_rows)
-        if not 0 < delta < 1 / n_rows:
-            problems.append(f"privacy.delta must be in (0, 1/N) = (0, {1 / n_rows:.3g}) for N = {n_rows} training "
-                            f"rows; got {delta} (null picks 1/(10 N))")
+        try:
+            delta = resolve_delta(settings.delta, n_rows)
+        except ConfigError as exc:
+            problems.append(str(exc))
         if batch_size >= n_rows:
             problems.append(f"train.batch_size ({batch_size}) must be below the {n_rows} training rows for "
                             "Poisson sampling to give any privacy amplification")
@@ -162,6 +162,19 @@ def private_critic(section: dict | None, critic: torch.nn.Module, n_rows: int, b
     if settings is None or settings.mechanism != "dp_sgd":
         return None
     return PrivateCritic(settings, critic, n_rows, batch_size, total_steps)
+
+
+def resolve_delta(delta: float | None, n_rows: int) -> float:
+    """privacy.delta, or 1/(10 N) when null, for N training rows.
+
+    Raises:
+        ConfigError: delta outside (0, 1/N), where DP protects nobody in particular.
+    """
+    delta = delta if delta is not None else 1 / (10 * n_rows)
+    if not 0 < delta < 1 / n_rows:
+        raise ConfigError(f"privacy.delta must be in (0, 1/N) = (0, {1 / n_rows:.3g}) for N = {n_rows} training "
+                          f"rows; got {delta} (null picks 1/(10 N))")
+    return delta
 
 
 def privacy_settings(section: dict | None) -> PrivacySettings | None:
