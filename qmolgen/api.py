@@ -14,15 +14,18 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from qmolgen.config import apply_settings, load_recipe
-from qmolgen.errors import ConfigError, DataError, NotFittedError
+from qmolgen.errors import ConfigError, DataError, NotFittedError, OutputExistsError
 from qmolgen.model import GenerativeModel, resolve_seed, train_model
 from qmolgen.runs import RunFolder
+
+log = logging.getLogger("qmolgen")
 
 
 class Synthesizer:
@@ -233,6 +236,71 @@ class Synthesizer:
 
         return export_rows(sample, n, str(path), model.domain.metadata_dict, model.domain.transformer, chunk_size,
                            force, progress, provenance)
+
+    def optimize(self, objectives: list[str] | str, *, constraints: list[str] | tuple[str, ...] = (),
+                 similar_to: str | None = None, min_similarity: float | None = None, scorer: Any = None,
+                 scorer_column: str | None = None, optimizer: str = "cmaes", space: str = "latent",
+                 budget: int = 5000, n: int = 100, seed: int = 0, progress: bool = False):
+        """Molecules: search the model's latent space for the n best distinct molecules (molecules/optimize.py).
+
+        Args:
+            objectives: summed and maximised: "qed", "2*qed", "-sa", "logp", "mw", "tpsa", "similarity",
+                "scorer", or a GuacaMol task ("celecoxib_rediscovery", "osimertinib_mpo", ...); texts with a
+                comparison ("sa<=3.5") are constraints.
+            constraints: more constraints, e.g. ["mw>=250", "similarity>=0.4"].
+            similar_to, min_similarity: the molecule `similarity` compares with, and a lower bound on it.
+            scorer: a CSV path of SMILES with measured values; trains the `scorer` property (a random forest on
+                Morgan fingerprints; its cross-validated error is in the report).
+            optimizer: "cmaes", "ga" or "random" (prior draws: the baseline). space: "latent" (the latent
+                source's inputs) or "code" (the autoencoder's code space).
+            budget: molecules decoded and scored in all. n: molecules returned.
+        Returns:
+            (DataFrame of rank, smiles, score, each property, passes_filters; best first, constraints met) and the
+            report dict (calls, seconds, validity, top-k scores, filter pass rate, the GuacaMol score when the
+            objective is one of its tasks, the scorer's CV error).
+        Raises:
+            ConfigError: not a LatentGAN molecule model, or an objective / constraint that does not parse.
+        """
+        from qmolgen.molecules.optimize import build_objective, optimize
+
+        model = self._fitted_model("optimize")
+        if self.domain != "molecules":
+            raise ConfigError(f"optimize searches molecule models; this is a {self.domain} model")
+        objective, scorer_report = build_objective([objectives] if isinstance(objectives, str) else objectives,
+                                                   constraints, similar_to, min_similarity, scorer, scorer_column,
+                                                   seed)
+
+        def report_progress(calls: int, best: float) -> None:
+            if calls % max(budget // 10, 1) < 100 or calls >= budget:  # about ten lines per search
+                log.info("optimize: %d / %d molecules scored, best feasible score %.4f", calls, budget, best)
+
+        best, report = optimize(model, objective, optimizer, space, budget, n, seed,
+                                progress=report_progress if progress else None)
+        report["source"] = self.source
+        if scorer_report:
+            report["scorer"] = scorer_report
+        return best, report
+
+    def write_optimized(self, best, report: dict, path: str | os.PathLike, force: bool = False) -> str:
+        """Write `optimize`'s molecules as CSV at `path` and its report as JSON beside it (atomically, never over
+        existing files unless force); returns a summary line."""
+        from qmolgen.outputs import atomic_path, write_text
+
+        path = Path(path)
+        if path.suffix.lower() != ".csv":
+            raise ConfigError(f"optimize writes CSV; got {path}")
+        report_path = path.with_suffix(".json")
+        if report_path.exists() and not force:
+            raise OutputExistsError(f"{report_path} already exists; pass --force to overwrite it")
+        with atomic_path(path, force) as tmp:
+            best.to_csv(tmp, index=False, float_format="%.4f")
+        write_text(report_path, json.dumps(report, indent=2) + "\n", force)
+        guacamol = report.get("guacamol")
+        extra = (f"; GuacaMol {guacamol['task']} score {guacamol['score']:.3f} (best published "
+                 f"{guacamol['best_published']:.3f})" if guacamol else "")
+        return (f"wrote {len(best)} molecules to {path} (report {report_path}): best {report['best_score']:.4f}, "
+                f"{report['scoring_calls']} scored in {report['seconds']} s, {report['filters_pass_rate']:.0%} pass "
+                f"the medicinal-chemistry filters{extra}")
 
     def save(self, path: str | os.PathLike, force: bool = False) -> None:
         """Write the model as a weights-only model.pt file, the same format as a run folder's model.pt.

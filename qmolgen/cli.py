@@ -24,6 +24,8 @@ Examples:
   qmolgen train --resume runs/qm9-hybrid-...        continue a run that was stopped
   qmolgen generate qm9 -n 10000 -o mols.csv         sample the shipped pretrained model
   qmolgen evaluate mols.csv --reference qm9         score any SMILES file
+  qmolgen optimize moses --objective qed --objective 'sa<=3.5' -o best.csv
+                                                    latent-space search for the best molecules
   qmolgen train digits                              the hybrid image GAN on 8x8 digits
   qmolgen generate digits -n 64 -o grid.png         a PNG grid and grid.npy from the pretrained model
   qmolgen evaluate grid.npy                         FID (digits classifier), classes covered, coverage
@@ -176,16 +178,62 @@ def _sampling_seed(seed: int | None) -> int:
 @click.option("--force", is_flag=True, help="Overwrite an existing output file.")
 @click.option("--no-properties", is_flag=True,
               help="Molecules: leave out the QED, logP and SA columns (about 1 ms a molecule, most of the time).")
-def generate(source, n, output, seed, force, no_properties):
+@click.option("--condition", multiple=True, metavar="CONDITION",
+              help="Molecules: only ones meeting it, e.g. --condition 'qed>=0.7' --condition 'sa<=3.5' (properties: "
+                   "qed, logp, sa, mw, tpsa, similarity, GuacaMol task scores); drawn from the model's own "
+                   "distribution by annealed SMC in its latent space, not by rejection.")
+@click.option("--similar-to", metavar="SMILES", help="Molecules: the molecule a `similarity` condition compares with.")
+def generate(source, n, output, seed, force, no_properties, condition, similar_to):
     """Sample SOURCE: a run folder, a model.pt file, or a recipe name (its shipped pretrained model)."""
     from qmolgen.api import Synthesizer
 
     synth = Synthesizer.load(source)
     seed = _sampling_seed(seed)
-    if no_properties and synth.domain != "molecules":
-        raise click.UsageError(f"--no-properties is for molecule models; {source} is a {synth.domain} model")
-    samples = synth.sample(n, seed=seed, **({"properties": False} if no_properties else {}))
+    options = {"properties": False} if no_properties else {}
+    if condition:
+        options.update(where=list(condition), similar_to=similar_to)
+    if options and synth.domain != "molecules":
+        raise click.UsageError(f"--no-properties and --condition are for molecule models; {source} is a "
+                               f"{synth.domain} model (tables take `qmolgen export --where`)")
+    samples = synth.sample(n, seed=seed, **options)
     log.info(synth.write_samples(samples, output, force))
+
+
+@main.command(epilog="Objectives are summed and maximised: qed, 2*qed, -sa, logp, mw, tpsa, similarity, scorer, or a "
+              "GuacaMol task (celecoxib_rediscovery, qed, isomers_c11h24, median_molecules_1, osimertinib_mpo). "
+              "Constraints: 'sa<=3.5', 'mw>=250' (also allowed as --objective).")
+@click.argument("source")
+@click.option("--objective", "objectives", multiple=True, required=True, metavar="OBJECTIVE",
+              help="What to maximise (repeatable; the terms are summed), or a constraint such as 'sa<=3.5'.")
+@click.option("--similar-to", metavar="SMILES", help="Molecule for the `similarity` property (Morgan counts, r=2).")
+@click.option("--min-similarity", type=click.FloatRange(0, 1), help="Constraint: similarity to --similar-to >= this.")
+@click.option("--scorer", type=click.Path(dir_okay=False), metavar="CSV",
+              help="SMILES with measured values: trains the `scorer` property (random forest; CV error printed).")
+@click.option("--scorer-column", help="The value column of --scorer (default: its only numeric column).")
+@click.option("--optimizer", type=click.Choice(["cmaes", "ga", "random"]), default="cmaes", show_default=True,
+              help="CMA-ES, a latent genetic algorithm, or prior draws (the no-optimisation baseline).")
+@click.option("--space", type=click.Choice(["latent", "code"]), default="latent", show_default=True,
+              help="Search the latent source's inputs (the model's own distribution) or the autoencoder's codes.")
+@click.option("--budget", type=click.IntRange(min=1), default=5000, show_default=True,
+              help="Molecules decoded and scored in all.")
+@click.option("-n", "--num", "n", type=click.IntRange(min=1), default=100, show_default=True,
+              help="Best distinct molecules to write.")
+@click.option("-o", "--output", required=True, help="Output CSV (rank, smiles, score, properties, passes_filters); "
+              "the report is written beside it as .json.")
+@click.option("--seed", type=int, help="Search seed (default: drawn and printed).")
+@click.option("--force", is_flag=True, help="Overwrite existing output files.")
+@click.pass_context
+def optimize(ctx, source, objectives, similar_to, min_similarity, scorer, scorer_column, optimizer, space, budget, n,
+             output, seed, force):
+    """Search the latent space of SOURCE (a molecule run folder, model.pt, or `moses` / `qm9`) for the molecules
+    that best meet the objectives."""
+    from qmolgen.api import Synthesizer
+
+    synth = Synthesizer.load(source)
+    best, report = synth.optimize(list(objectives), similar_to=similar_to, min_similarity=min_similarity,
+                                  scorer=scorer, scorer_column=scorer_column, optimizer=optimizer, space=space,
+                                  budget=budget, n=n, seed=_sampling_seed(seed), progress=_progress(ctx))
+    log.info(synth.write_optimized(best, report, output, force))
 
 
 @main.command()

@@ -221,9 +221,30 @@ class SequenceMoleculeDomain(Domain):
         """MOSES's metrics against the test split, and the scaffold test split where the dataset has one."""
         return moses_report(strings, {name: self.data.subset(name) for name in self.data.split}, with_fcd)
 
-    def sample(self, generator, n: int, properties: bool = True) -> pd.DataFrame:
-        strings = self.sample_strings(generator, n)
-        return samples_table([(canonical_or_none(s), s) for s in strings], properties)
+    def sample(self, generator, n: int, properties: bool = True, where: list[str] | tuple[str, ...] = (),
+               similar_to: str | None = None) -> pd.DataFrame:
+        """n molecules (smiles, valid and, with properties, qed, logp, sa). With `where` conditions on molecule
+        properties (e.g. ["qed>=0.7", "sa<=3.5"]): n molecules meeting them all, drawn from the model's own
+        distribution by annealed SMC in its latent source's input space (molecules/optimize.py); the report is
+        logged and kept in `last_conditional_report`, and each conditioned property gets a column.
+        `similar_to` (SMILES) is the molecule a `similarity` condition compares with."""
+        if not where:
+            strings = self.sample_strings(generator, n)
+            return samples_table([(canonical_or_none(s), s) for s in strings], properties)
+        from qmolgen.molecules.optimize import build_objective, sample_conditioned
+
+        objective, _ = build_objective(constraints=list(where), similar_to=similar_to, need_objective=False)
+        conditioned, self.last_conditional_report = sample_conditioned(generator, self, objective, n)
+        r = self.last_conditional_report
+        log.info("conditional generation: %d molecules meeting %s (%.1f %% of unconditional samples do), achieved "
+                 "%.3f, %d distinct, %.1f molecules/s (%s)", n, r["conditions"], 100 * r["unconditional_fraction"],
+                 r["achieved_fraction"], r["distinct"], r["molecules_per_second"], r["method"])
+        table = samples_table([(s if ok else None, s) for s, ok in zip(conditioned.smiles, conditioned.valid)],
+                              properties)
+        for name in objective.names:
+            if name not in table.columns:
+                table[name] = conditioned[name].to_numpy()
+        return table
 
     def write_samples(self, table: pd.DataFrame, path: str | None, force: bool = False) -> str:
         return write_molecule_outputs(table, path, force)

@@ -1,0 +1,207 @@
+"""Searching a trained molecule model's latent space: the spaces, the optimisers, and the search loop.
+
+A LatentGAN's decoder is deterministic, so a point of its input space *is* a molecule, and optimisation is a
+search over standard normal inputs xi:
+
+    space "latent"  xi -> the latent source's inputs (`from_gaussian`: the circuit's input angles for a hybrid,
+                    the Gaussian itself for a classical model) -> generator MLP -> code -> greedy decoder.
+                    Only molecules the trained generator can produce are reachable: the search stays on its
+                    learned distribution, and a quantum and a classical source are compared on equal terms.
+    space "code"    xi -> tanh(mu + sd * xi) in the autoencoder's code space (mu, sd fitted to the
+                    generator's own codes in atanh space) -> the same decoder. Bypasses the generator: the
+                    classical reference the latent spaces are measured against.
+
+Optimisers (all ask for a batch of inputs and are told their fitness; the loop keeps every molecule seen):
+
+    cmaes   CMA-ES (Hansen's `cma` package) with IPOP restarts: the standard for continuous black-box search
+            in tens to hundreds of dimensions, invariant to the fitness's scale (it uses ranks), so invalid and
+            infeasible molecules need no tuned penalty.
+    ga      a latent-space genetic algorithm: tournament selection, uniform crossover and preconditioned
+            Crank-Nicolson mutation (which keeps the population distributed like the prior), mu + lambda
+            survival. Keeps a diverse population, which GuacaMol's top-100 scores reward.
+    random  draws from the prior: what the model gives without optimisation, the baseline both must beat.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+import torch
+
+from qmolgen.errors import ConfigError
+from qmolgen.molecules.latent_gan import decode_codes
+
+SPACES = ("latent", "code")
+OPTIMIZERS = ("cmaes", "ga", "random")
+REFERENCE_CODES = 2000
+
+
+class MoleculeSpace:
+    """Standard normal inputs -> SMILES through a trained LatentGAN (see the module docstring).
+
+    Args:
+        generator, domain: a trained molecule model's (GenerativeModel.generator / .domain); the domain must be
+            the sequence-decoded one (generator.decoder=sequence).
+        space: "latent" or "code".
+    """
+
+    def __init__(self, generator, domain, space: str = "latent"):
+        if space not in SPACES:
+            raise ConfigError(f"space must be one of {SPACES}; got {space!r}")
+        if domain.config["domain"] != "molecules" or not hasattr(generator, "codes"):
+            raise ConfigError("latent-space search needs a molecule model with a latent that decides the molecule "
+                              "(a LatentGAN: generator.decoder=sequence, not the language model); the graph "
+                              "decoder samples atoms independently of its latent, so searching its latent "
+                              "would not steer the molecules")
+        self.generator, self.vocab, self.max_length = generator.eval(), domain.vocab, domain.spec["max_length"]
+        self.space, self.kind = space, domain.config["generator"]["kind"]
+        if space == "latent":
+            self.dim = generator.latent.gaussian_dim
+        else:
+            with torch.no_grad():
+                codes = generator.codes(generator.latent(REFERENCE_CODES))
+            raw = torch.atanh(codes.clamp(-0.999, 0.999))
+            self.mu, self.sd = raw.mean(0), raw.std(0).clamp_min(1e-3)
+            self.dim = codes.shape[1]
+
+    @torch.no_grad()
+    def codes(self, xi: torch.Tensor) -> torch.Tensor:
+        if self.space == "latent":
+            return self.generator.codes(self.generator.latent.from_gaussian(xi))
+        return torch.tanh(self.mu + self.sd * xi)
+
+    def decode(self, xi: torch.Tensor) -> list[str]:
+        """One SMILES string per input row (possibly empty or invalid: the objective scores those)."""
+        return decode_codes(self.generator.decoder, self.vocab, self.codes(xi.float()), self.max_length)
+
+
+class RandomSearch:
+    """Draws from the prior N(0, I): the no-optimisation baseline."""
+
+    def __init__(self, dim: int, batch: int, rng: np.random.Generator):
+        self.dim, self.batch, self.rng = dim, batch, rng
+
+    def ask(self) -> np.ndarray:
+        return self.rng.standard_normal((self.batch, self.dim))
+
+    def tell(self, x: np.ndarray, fitness: np.ndarray) -> None:
+        pass
+
+
+class GeneticSearch:
+    """Tournament selection, uniform crossover, pCN mutation, mu + lambda survival (module docstring)."""
+
+    def __init__(self, dim: int, batch: int, rng: np.random.Generator, mutation: float = 0.3,
+                 tournament: int = 3):
+        self.dim, self.batch, self.rng, self.mutation, self.tournament = dim, batch, rng, mutation, tournament
+        self.population: np.ndarray | None = None
+        self.fitness: np.ndarray | None = None
+
+    def _parent(self) -> np.ndarray:
+        picks = self.rng.integers(len(self.population), size=self.tournament)
+        return self.population[picks[np.argmax(self.fitness[picks])]]
+
+    def ask(self) -> np.ndarray:
+        if self.population is None:
+            return self.rng.standard_normal((self.batch, self.dim))
+        children = []
+        for _ in range(self.batch):
+            a, b = self._parent(), self._parent()
+            child = np.where(self.rng.random(self.dim) < 0.5, a, b)
+            s = self.mutation
+            children.append(math.sqrt(1 - s * s) * child + s * self.rng.standard_normal(self.dim))
+        return np.array(children)
+
+    def tell(self, x: np.ndarray, fitness: np.ndarray) -> None:
+        if self.population is not None:
+            x, fitness = np.concatenate([self.population, x]), np.concatenate([self.fitness, fitness])
+        keep = np.argsort(-fitness, kind="stable")[:self.batch]
+        self.population, self.fitness = x[keep], fitness[keep]
+
+
+class CmaSearch:
+    """CMA-ES from the prior's centre with step 1 (the prior's scale); IPOP restarts with a doubled population
+    when it converges, so a long budget keeps finding new molecules."""
+
+    def __init__(self, dim: int, batch: int, rng: np.random.Generator):
+        self.dim, self.popsize, self.rng = dim, batch, rng
+        self._start()
+
+    def _start(self) -> None:
+        import cma
+
+        seed = int(self.rng.integers(1, 2 ** 31 - 1))
+        self.es = cma.CMAEvolutionStrategy(np.zeros(self.dim), 1.0, {"popsize": self.popsize, "seed": seed,
+                                                                     "verbose": -9})
+
+    def ask(self) -> np.ndarray:
+        if self.es.stop():
+            self.popsize *= 2
+            self._start()
+        self._asked = self.es.ask()
+        return np.array(self._asked)
+
+    def tell(self, x: np.ndarray, fitness: np.ndarray) -> None:
+        self.es.tell(self._asked, list(-fitness))  # cma minimises
+
+
+def make_optimizer(name: str, dim: int, batch: int, seed: int):
+    if name not in OPTIMIZERS:
+        raise ConfigError(f"optimizer must be one of {OPTIMIZERS}; got {name!r}")
+    rng = np.random.default_rng(seed)
+    return {"cmaes": CmaSearch, "ga": GeneticSearch, "random": RandomSearch}[name](dim, batch, rng)
+
+
+@dataclass
+class SearchResult:
+    """Every distinct valid molecule the search met, best first, and how the search went."""
+
+    molecules: pd.DataFrame  # canonical, score, violation, fitness, properties; one row per distinct molecule
+    calls: int  # molecules decoded and scored (duplicates included, as GuacaMol counts scoring calls)
+    seconds: float
+    valid_fraction: float
+    history: list[tuple[int, float]] = field(default_factory=list)  # (calls so far, best feasible score)
+
+
+def search(space: MoleculeSpace, objective, optimizer: str = "cmaes", budget: int = 5000, batch: int = 100,
+           seed: int = 0, progress: Callable[[int, float], None] | None = None) -> SearchResult:
+    """Run `optimizer` in `space` for `budget` scored molecules, maximising `objective`'s fitness.
+
+    Args:
+        objective: an objectives.Objective.
+        batch: molecules per step (the CMA-ES / GA population size).
+        progress: called after each step with (calls so far, best feasible score so far).
+    """
+    if budget < 1 or batch < 1:
+        raise ConfigError(f"budget and batch must be >= 1; got {budget} and {batch}")
+    torch.manual_seed(seed)
+    opt = make_optimizer(optimizer, space.dim, batch, seed)
+    seen: dict[str, dict] = {}
+    calls, valid, best, history = 0, 0, -math.inf, []
+    start = time.perf_counter()
+    while calls < budget:
+        asked = opt.ask()
+        x = asked[:budget - calls]  # the last step scores only what the budget has left
+        scored = objective.score(space.decode(torch.from_numpy(x)))
+        if len(x) == len(asked):
+            opt.tell(x, scored["fitness"].to_numpy())
+        calls += len(x)
+        valid += int(scored["valid"].sum())
+        for row in scored[scored["valid"]].to_dict("records"):
+            seen.setdefault(row["canonical"], row)
+        feasible = scored[scored["valid"] & (scored["violation"] == 0)]
+        if len(feasible):
+            best = max(best, float(feasible["score"].max()))
+        history.append((calls, best))
+        if progress:
+            progress(calls, best)
+    table = pd.DataFrame(list(seen.values()))
+    if len(table):
+        table = table.sort_values(["fitness", "canonical"], ascending=[False, True], kind="stable")
+    return SearchResult(table.reset_index(drop=True), calls, time.perf_counter() - start, valid / max(calls, 1),
+                        history)
