@@ -193,7 +193,8 @@ def generate(source, n, output, seed, force, no_properties, condition, similar_t
     if condition:
         options.update(where=list(condition), similar_to=similar_to)
     if options and synth.domain != "molecules":
-        raise click.UsageError(f"--no-properties and --condition are for molecule models; {source} is a "
+        used = " and ".join(o for o, given in (("--no-properties", no_properties), ("--condition", condition)) if given)
+        raise click.UsageError(f"{used} {'is' if ' and ' not in used else 'are'} for molecule models; {source} is a "
                                f"{synth.domain} model (tables take `qmolgen export --where`)")
     samples = synth.sample(n, seed=seed, **options)
     log.info(synth.write_samples(samples, output, force))
