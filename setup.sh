@@ -8,7 +8,7 @@ PYTHON=${PYTHON:-python3.11}
 "$PYTHON" -m venv .venv
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet "torch==2.13.0"
-.venv/bin/python -m pip install --quiet -e ".[dev,qiskit,dp]"
+.venv/bin/python -m pip install --quiet -e ".[dev,qiskit,dp,ray]"
 if .venv/bin/python -m pip list 2>/dev/null | grep -i nvidia; then
     echo "setup.sh: CUDA (nvidia) packages were installed; install a CPU build of torch 2.13.0 first" >&2
     exit 1

@@ -90,8 +90,14 @@ def _progress(ctx) -> bool:
               help="Runs at a time, each with an equal share of the CPU cores.")
 @click.option("--models", help="Only these models and peers, comma-separated (default: all of the recipe's), "
                                 "e.g. --models hybrid,hybrid_mst,mst.")
+@click.option("--grid", multiple=True, metavar="KEY=V1,V2,...",
+              help="Every model at every combination, e.g. --grid quantum.n_qubits=4,8 --grid quantum.shots=100,1000.")
+@click.option("--backend", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+              help="local processes, or Ray tasks (pip install -e \".[ray]\").")
+@click.option("--address", help="Ray: the cluster to join (default: a local Ray instance); --out must be shared "
+                                "storage every node sees at the same path.")
 @click.option("--out", "-o", help="Output folder (default: runs/benchmark-RECIPE).")
-def benchmark(recipe, seeds, budget, quick, jobs, models, out):
+def benchmark(recipe, seeds, budget, quick, jobs, models, grid, backend, address, out):
     """Train every model of RECIPE (or `all` recipes) under one budget over seeds; write report.md,
     results.csv and charts."""
     from pathlib import Path
@@ -101,19 +107,23 @@ def benchmark(recipe, seeds, budget, quick, jobs, models, out):
     from qmolgen.benchmark.sweep import run_sweep
 
     recipes = ALL_RECIPES if recipe == "all" else (recipe,)
-    cells = [cell for name in recipes for cell in plan(name, seeds, list(budget), quick)]
+    cells = [cell for name in recipes for cell in plan(name, seeds, list(budget), quick, list(grid))]
     if models:
         wanted = [m.strip() for m in models.split(",") if m.strip()]
-        unknown = sorted(set(wanted) - {c.model for c in cells})
+        unknown = sorted(set(wanted) - {c.model.split("@")[0] for c in cells})
         if unknown:
             raise click.BadParameter(f"no model {', '.join(unknown)} in {recipe}; models: "
                                      f"{', '.join(dict.fromkeys(c.model for c in cells))}", param_hint="--models")
-        cells = [c for c in cells if c.model in wanted]
+        cells = [c for c in cells if c.model.split("@")[0] in wanted]
     folder = Path(out or f"runs/benchmark-{recipe}")
-    counts = run_sweep(cells, folder, jobs)
+    if address and backend != "ray":
+        raise click.UsageError("--address is for --backend ray")
+    counts = run_sweep(cells, folder, jobs, backend, address)
     command = " ".join(["qmolgen benchmark", recipe, f"--seeds {seeds}", *(f"--budget {b}" for b in budget),
                         *(["--quick"] if quick else []), *([f"--jobs {jobs}"] if jobs > 1 else []),
-                        *([f"--models {models}"] if models else []), f"--out {folder}"])
+                        *([f"--models {models}"] if models else []), *(f"--grid {g}" for g in grid),
+                        *([f"--backend {backend}"] if backend != "local" else []),
+                        *([f"--address {address}"] if address else []), f"--out {folder}"])
     report = write_report(cells, folder, command)
     click.echo(f"{report}: {counts['finished']} runs finished now, {counts['kept']} kept from before, "
                f"{counts['failed']} failed", err=True)

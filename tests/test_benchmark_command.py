@@ -155,3 +155,53 @@ def test_a_dp_benchmark_compares_dp_sgd_with_mst_at_one_epsilon(tmp_path):
     assert float(rows["mst"]["dp_epsilon"]) == 3.0 and float(rows["mst"]["dp_delta"]) < 1 / 2227
     report = (tmp_path / "report.md").read_text()
     assert "DP ε spent (δ)" in report and "--models hybrid,mst" in report
+
+
+def test_a_grid_multiplies_the_models_and_names_each_point():
+    from qmolgen.benchmark.plan import grid_points
+
+    assert grid_points([]) == [("", ())]
+    points = grid_points(["quantum.n_qubits=4,8", "quantum.shots=100,1000"])
+    assert [label for label, _ in points] == ["n_qubits=4,shots=100", "n_qubits=4,shots=1000",
+                                              "n_qubits=8,shots=100", "n_qubits=8,shots=1000"]
+    assert points[1][1] == ("quantum.n_qubits=4", "quantum.shots=1000")
+    cells = plan("credit", seeds=2, quick=True, grid=["quantum.n_qubits=3,4"])
+    hybrid = [c for c in cells if c.model.startswith("hybrid")]
+    assert [c.name for c in hybrid] == ["hybrid@n_qubits=3-s0", "hybrid@n_qubits=3-s1", "hybrid@n_qubits=4-s0",
+                                       "hybrid@n_qubits=4-s1"]
+    assert hybrid[2].overrides[-2:] == ("quantum.n_qubits=4", "seed=0")  # the grid after the budget
+    assert sum(c.peer is not None for c in cells) == 3 * 2  # peers are not multiplied by a qmolgen key
+    for bad, message in [("quantum.n_qubits", "not KEY=VALUE1"), ("quantum.n_qubitz=3,4", "unknown key")]:
+        with pytest.raises(ConfigError, match=message):
+            plan("credit", seeds=1, grid=[bad])
+    with pytest.raises(ConfigError, match="twice"):
+        grid_points(["a.b=1", "a.b=2"])
+
+
+@pytest.mark.slow
+def test_the_ray_backend_runs_a_grid_records_a_failure_and_resumes(tmp_path):
+    """`qmolgen benchmark credit --quick --seeds 1 --backend ray` on a local Ray instance (a few models)."""
+    from click.testing import CliRunner
+
+    from qmolgen.cli import main
+
+    def benchmark(*extra):
+        return CliRunner().invoke(main, ["--quiet", "benchmark", "credit", "--quick", "--seeds", "1", "--backend",
+                                         "ray", "--jobs", "2", "--models", "hybrid,sdv_gaussian_copula",
+                                         "--out", str(tmp_path), *extra], catch_exceptions=False)
+
+    # batch_size=100000 is larger than the training set: that cell fails when it trains, the others go on
+    result = benchmark("--grid", "train.batch_size=50,100000")
+    assert result.exit_code == 0, result.output
+    rows = {r["model"]: r for r in csv.DictReader((tmp_path / "results.csv").open())}
+    assert set(rows) == {"hybrid@batch_size=50", "hybrid@batch_size=100000", "sdv_gaussian_copula"}
+    assert rows["hybrid@batch_size=100000"]["status"] == "failed"
+    assert "larger than the" in (tmp_path / "credit" / "hybrid@batch_size=100000-s0" / "error.txt").read_text()
+    assert all(rows[m]["status"] == "ok" and float(rows[m]["quality"]) > 0
+               for m in ("hybrid@batch_size=50", "sdv_gaussian_copula")), rows
+    assert "--backend ray" in (tmp_path / "report.md").read_text()
+    finished = tmp_path / "credit" / "hybrid@batch_size=50-s0" / "final_metrics.json"
+    stamp = finished.stat().st_mtime_ns
+    result = benchmark("--grid", "train.batch_size=50,100000")
+    assert "0 runs finished now, 2 kept from before, 1 failed" in result.output  # the failed one is retried
+    assert finished.stat().st_mtime_ns == stamp

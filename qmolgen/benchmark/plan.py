@@ -43,8 +43,33 @@ class Cell:
         return f"{self.model}-s{self.seed}"
 
 
-def plan(recipe: str, seeds: int, budget: list[str] = (), quick: bool = False) -> list[Cell]:
-    """Every cell of `recipe`'s benchmark: its models (and peers) x seeds 0..seeds-1."""
+def grid_points(grid: list[str] | tuple[str, ...]) -> list[tuple[str, tuple[str, ...]]]:
+    """The cartesian product of `KEY=V1,V2,...` texts: (label, overrides) per point; [("", ())] without a grid.
+
+    Raises:
+        ConfigError: a text that is not KEY=V1,V2,... or a key given twice.
+    """
+    axes = []
+    for text in grid:
+        key, _, values = text.partition("=")
+        options = [v.strip() for v in values.split(",") if v.strip()]
+        if not key.strip() or not options:
+            raise ConfigError(f"--grid {text!r} is not KEY=VALUE1,VALUE2,... (e.g. --grid quantum.n_qubits=4,8,12)")
+        if key.strip() in [k for k, _ in axes]:
+            raise ConfigError(f"--grid names {key.strip()!r} twice; give its values in one --grid")
+        axes.append((key.strip(), options))
+    points = [("", ())]
+    for key, options in axes:
+        short = key.rsplit(".", 1)[-1]
+        points = [(f"{label}{',' if label else ''}{short}={v}", (*overrides, f"{key}={v}"))
+                  for label, overrides in points for v in options]
+    return points
+
+
+def plan(recipe: str, seeds: int, budget: list[str] = (), quick: bool = False,
+         grid: list[str] | tuple[str, ...] = ()) -> list[Cell]:
+    """Every cell of `recipe`'s benchmark: its models (and peers) x seeds 0..seeds-1, and with `grid` (texts
+    `KEY=V1,V2,...`) every qmolgen model at every point of the grid, named `model@key=value,...`."""
     config = load_config(recipe)
     section = config.get("benchmark")
     if not section or not section.get("models"):
@@ -54,10 +79,12 @@ def plan(recipe: str, seeds: int, budget: list[str] = (), quick: bool = False) -
     shared = [*(section.get("quick", []) if quick else []), *budget]
     cells = []
     for model, overrides in section["models"].items():
-        # A mistyped budget key or an out-of-range value fails here, once, before anything trains.
-        TrainSettings(**load_config(recipe, [*overrides, *shared])["train"]).check()
-        for seed in range(seeds):
-            cells.append(Cell(config["recipe"], model, seed, (*overrides, *shared, f"seed={seed}")))
+        for label, point in grid_points(grid):
+            # A mistyped budget or grid key or an out-of-range value fails here, once, before anything trains.
+            TrainSettings(**load_config(recipe, [*overrides, *shared, *point])["train"]).check()
+            name = f"{model}@{label}" if label else model
+            for seed in range(seeds):
+                cells.append(Cell(config["recipe"], name, seed, (*overrides, *shared, *point, f"seed={seed}")))
     quick_epochs = section.get("quick_peer_epochs") if quick else None
     for peer in section.get("peers") or []:
         if peer not in PEERS:
