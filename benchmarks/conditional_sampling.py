@@ -55,7 +55,7 @@ def main() -> None:
     print(f"{args.rows} rows per condition; qmolgen model {args.model!r}, SDV {args.sdv} fitted on "
           f"{len(train)} training rows\n")
     print("| condition | real share | qmolgen delivered | qmolgen rows/s | qmolgen quality | "
-          f"SDV delivered | SDV rows/s | SDV quality |")
+          "SDV delivered | SDV rows/s | SDV quality |")
     print("|---|---|---|---|---|---|---|---|")
     for condition in CONDITIONS:
         real = train
