@@ -19,6 +19,7 @@ from qmolgen.molecules.sequence_domain import SequenceMoleculeDomain
 from qmolgen.tables.domain import TableDomain
 from qmolgen.quantum.latent import circuit_resources, parameter_counts
 from qmolgen.quantum.prior import BitPrior, fit_prior
+from qmolgen.report.html import write_run_html
 from qmolgen.report.plots import plot_training_curves
 from qmolgen.resources import pretrained_dir
 from qmolgen.seeding import draw_seed, seed_everything
@@ -124,6 +125,7 @@ def train_model(config: dict | None = None, out: str | None = None, resume: str 
     model.save(run.model_path, force=True)
     plot_training_curves(run.metrics(), run.path / "training_curves.png", domain.metrics.labels)
     model.write_preview(run.path / "samples.png")
+    write_run_html(run.path)
     return run, model
 
 

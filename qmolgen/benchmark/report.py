@@ -15,6 +15,7 @@ from qmolgen.benchmark.plan import Cell, domain_metrics
 from qmolgen.domain import DomainMetrics, Metric
 from qmolgen.benchmark.sweep import ERROR_FILE, cell_folder
 from qmolgen.outputs import atomic_path, write_text
+from qmolgen.report.html import write_html
 
 CONVERGENCE_TOLERANCE = 0.05
 CLAIM_RULE = ("The claim under test (the source paper's Table 1 and Figure 2): the hybrid beats the classical "
@@ -206,7 +207,8 @@ def _save(fig, plt, path: Path) -> Path:
 
 
 def write_report(cells: list[Cell], out: Path, command: str) -> Path:
-    """results.csv, the charts and report.md for every recipe in `cells`; returns the report's path."""
+    """results.csv, the charts, report.md and the self-contained report.html for every recipe in `cells`; returns
+    report.md's path."""
     rows = collect(cells, out)
     write_csv(rows, out / "results.csv")
     parts = [f"# qmolgen benchmark\n\nReproduce: `{command}`\n\nEvery qmolgen model of a recipe trains with "
@@ -236,6 +238,7 @@ def write_report(cells: list[Cell], out: Path, command: str) -> Path:
         parts.append(_definitions(metrics))
     report = out / "report.md"
     write_text(report, "\n".join(parts), force=True)
+    write_html("\n".join(parts), out, out / "report.html", f"qmolgen benchmark: {', '.join(recipes)}")
     return report
 
 
