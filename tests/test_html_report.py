@@ -33,6 +33,28 @@ def test_every_training_run_writes_its_report(trained_digits):
     assert "Final metrics" in page and "FID" in page and "quantum:" in page  # metrics by label, the config
 
 
+def test_a_table_run_shows_column_associations(trained_credit):
+    assert (trained_credit / "correlations.png").stat().st_size > 5000
+    page = (trained_credit / "report.html").read_text()
+    assert page.count('src="data:image/png;base64,') == 3 and "Column associations" in page
+
+
+def test_associations_measure_dependence_on_every_pair_of_types():
+    import numpy as np
+    import pandas as pd
+
+    from qmolgen.tables.files import association
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=500)
+    noise = pd.Series(rng.normal(size=500))
+    sign, same_sign = pd.Series(np.where(x > 0, "a", "b")), pd.Series(np.where(x > 0, "u", "v"))
+    assert association(pd.Series(x), pd.Series(2 * x + 1), True, True) == pytest.approx(1.0)
+    assert association(sign, same_sign, False, False) == pytest.approx(1.0)  # Cramér's V of a relabelling
+    assert association(pd.Series(x), sign, True, False) > 0.7  # correlation ratio of a split at 0
+    assert association(noise, sign, True, False) < 0.15 and association(noise, pd.Series(x), True, True) < 0.15
+
+
 def _chromium() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser")
 

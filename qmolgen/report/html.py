@@ -115,7 +115,8 @@ def run_markdown(folder: Path) -> str:
         rows.append(f"| {labels.get(key, key)} | {value} |")
     parts = [f"# {title}", f"Folder: `{folder}`. Continue or reproduce: `qmolgen train --resume {folder}` "
              f"(the config below with `qmolgen train RECIPE KEY=VALUE ...`).", "## Final metrics", "\n".join(rows)]
-    for name, caption in (("training_curves.png", "Training curves"), ("samples.png", "Samples")):
+    for name, caption in (("training_curves.png", "Training curves"), ("samples.png", "Samples"),
+                          ("correlations.png", "Column associations (tables)")):
         if (folder / name).is_file():
             parts += [f"## {caption}", f"![{caption}]({name})"]
     if (folder / "data_report.json").is_file():

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -21,7 +22,7 @@ from qmolgen.domain import Domain, DomainMetrics, Metric
 from qmolgen.errors import ConfigError
 from qmolgen.quantum.latent import PatchQuantumGenerator, generator_source
 from qmolgen.tables.data import TableData, check_columns, columns_metadata, load_table_section, write_table_file
-from qmolgen.tables.files import write_distributions, write_table
+from qmolgen.tables.files import write_correlations, write_distributions, write_table
 from qmolgen.tables.metrics import evaluate_table, quality
 from qmolgen.tables.networks import BornRowDecoder, MLPRowDecoder, RowCritic, RowGenerator
 from qmolgen.tables.transforms import RowTransformer
@@ -230,6 +231,10 @@ class TableDomain(Domain):
         return write_table(table, self.metadata_dict, path, force)
 
     def write_preview(self, generator: RowGenerator, path, n: int = 2000) -> None:
-        """PNG of each column's distribution, synthetic against the training rows."""
+        """PNG of each column's distribution, synthetic against the training rows, and beside it
+        correlations.png: the column-pair association heat maps, real, synthetic and their difference."""
         real = self.data.subset("train") if self.data is not None else None
-        write_distributions(sample_rows(generator, self.transformer, n), real, self.transformer, path)
+        rows = sample_rows(generator, self.transformer, n)
+        write_distributions(rows, real, self.transformer, path)
+        if real is not None:
+            write_correlations(rows, real, self.transformer, Path(path).with_name("correlations.png"))

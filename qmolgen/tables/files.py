@@ -153,3 +153,60 @@ def write_distributions(synthetic: pd.DataFrame, real: pd.DataFrame | None, tran
     with atomic_path(path, force=True) as tmp:
         fig.savefig(tmp, format="png", dpi=80)
     plt.close(fig)
+
+
+def association(a: pd.Series, b: pd.Series, a_numeric: bool, b_numeric: bool) -> float:
+    """Strength of association in [0, 1]: |Spearman| for two numbers, Cramér's V for two categories, the
+    correlation ratio for a number and a category (rows with a missing value left out)."""
+    both = pd.DataFrame({"a": a, "b": b}).dropna()
+    if len(both) < 3 or both["a"].nunique() < 2 or both["b"].nunique() < 2:
+        return float("nan")  # a constant column is associated with nothing: left blank in the heat map
+    if a_numeric and b_numeric:
+        return float(abs(both["a"].astype(float).corr(both["b"].astype(float), method="spearman")))
+    if not a_numeric and not b_numeric:
+        table = pd.crosstab(both["a"].astype(str), both["b"].astype(str)).to_numpy(dtype=float)
+        if min(table.shape) < 2:
+            return 0.0
+        expected = table.sum(1, keepdims=True) * table.sum(0, keepdims=True) / table.sum()
+        chi2 = ((table - expected) ** 2 / expected).sum()
+        return float(np.sqrt(chi2 / table.sum() / (min(table.shape) - 1)))
+    number, category = (both["a"], both["b"]) if a_numeric else (both["b"], both["a"])
+    number = number.astype(float)
+    groups = number.groupby(category.astype(str))
+    between = (groups.size() * (groups.mean() - number.mean()) ** 2).sum()
+    total = ((number - number.mean()) ** 2).sum()
+    return float(np.sqrt(between / total)) if total > 0 else 0.0
+
+
+def write_correlations(synthetic: pd.DataFrame, real: pd.DataFrame, transformer, path: str | Path,
+                       most: int = 16) -> None:
+    """PNG of the pairwise association heat maps (association()) of up to `most` modelled columns: real,
+    synthetic, and their absolute difference, which is what SDMetrics' column-pair score averages over."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    columns = [c for c in transformer.columns if c["sdtype"] != "id"][:most]
+    names = [c["name"] for c in columns]
+    numeric = [c["sdtype"] == "numerical" for c in columns]
+
+    def matrix(table: pd.DataFrame) -> np.ndarray:
+        out = np.eye(len(columns))
+        for i in range(len(columns)):
+            for j in range(i + 1, len(columns)):
+                out[i, j] = out[j, i] = association(table[names[i]], table[names[j]], numeric[i], numeric[j])
+        return out
+
+    real_m, synthetic_m = matrix(real), matrix(synthetic)
+    fig, axes = plt.subplots(1, 3, figsize=(15, 5))
+    for ax, values, title in zip(axes, (real_m, synthetic_m, np.abs(real_m - synthetic_m)),
+                                 ("real", "synthetic", "|real - synthetic|")):
+        image = ax.imshow(values, vmin=0, vmax=1, cmap="viridis")
+        ax.set_xticks(range(len(names)), names, rotation=90, fontsize=7)
+        ax.set_yticks(range(len(names)), names, fontsize=7)
+        ax.set_title(f"column associations: {title}", fontsize=9)
+    fig.colorbar(image, ax=axes, shrink=0.8)
+    with atomic_path(path, force=True) as tmp:
+        fig.savefig(tmp, format="png", dpi=80, bbox_inches="tight")
+    plt.close(fig)
