@@ -238,8 +238,14 @@ def optimize(ctx, source, objectives, similar_to, min_similarity, scorer, scorer
              output, seed, force):
     """Search the latent space of SOURCE (a molecule run folder, model.pt, or `moses` / `qm9`) for the molecules
     that best meet the objectives."""
-    from qmolgen.api import Synthesizer
+    from pathlib import Path
 
+    from qmolgen.api import Synthesizer
+    from qmolgen.errors import OutputExistsError
+
+    for path in (Path(output), Path(output).with_suffix(".json")):  # before the search, not after it
+        if path.exists() and not force:
+            raise OutputExistsError(f"{path} already exists; pass --force to overwrite it or choose another -o path")
     synth = Synthesizer.load(source)
     best, report = synth.optimize(list(objectives), similar_to=similar_to, min_similarity=min_similarity,
                                   scorer=scorer, scorer_column=scorer_column, optimizer=optimizer, space=space,
