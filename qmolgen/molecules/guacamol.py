@@ -109,6 +109,7 @@ class Task:
     best_model: str
 
     def scorer(self) -> Callable[[Chem.Mol], float]:
+        """mol -> the task's score in [0, 1]."""
         return self.build()
 
     def benchmark_score(self, scores: dict[str, float]) -> tuple[float, dict[str, float]]:

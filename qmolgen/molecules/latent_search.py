@@ -130,6 +130,7 @@ class CmaSearch:
 
     def __init__(self, dim: int, batch: int, rng: np.random.Generator):
         self.dim, self.popsize, self.rng = dim, batch, rng
+        self._asked: list[np.ndarray] = []  # cma needs back the very arrays it handed out
         self._start()
 
     def _start(self) -> None:
