@@ -1,4 +1,5 @@
-"""Fit a LatentGAN on your own SMILES held in memory, sample molecules, score them, save and reload the model.
+"""Fit a LatentGAN on your own SMILES held in memory, sample molecules, score them, search its latent space for
+the best ones under a constraint, sample molecules that meet a condition, save and reload the model.
 
 Run: .venv/bin/python examples/molecules.py [--full]
 Without --full the budget is tiny (under a minute on a laptop CPU) and the molecules are poor; --full uses the
@@ -32,6 +33,13 @@ table = synth.sample(500, seed=1, properties=False)  # columns: smiles (None whe
 print(table.head())
 scores = synth.evaluate(table)  # against the held-out test split of `smiles`
 print(f"validity {scores['validity']:.3f}, uniqueness {scores['uniqueness']:.3f}, novelty {scores['novelty']}")
+
+# Latent-space search: the most drug-like molecules with SA score <= 4 the model can make (CMA-ES, 300 molecules)
+best, report = synth.optimize(["qed", "sa<=4"], budget=300, n=5, seed=0)
+print(best[["rank", "smiles", "qed", "sa", "passes_filters"]])
+print(f"best QED {report['best_score']:.3f} after {report['scoring_calls']} molecules in {report['seconds']} s")
+# Conditional sampling: molecules from the model's own distribution that meet the condition
+print(synth.sample(10, seed=2, where=["qed>=0.4"])[["smiles", "qed"]].head())
 
 with tempfile.TemporaryDirectory() as folder:
     path = Path(folder) / "my-molecules.pt"
