@@ -205,3 +205,17 @@ def test_the_ray_backend_runs_a_grid_records_a_failure_and_resumes(tmp_path):
     result = benchmark("--grid", "train.batch_size=50,100000")
     assert "0 runs finished now, 2 kept from before, 1 failed" in result.output  # the failed one is retried
     assert finished.stat().st_mtime_ns == stamp
+
+
+def test_backend_options_are_checked_before_anything_runs(tmp_path):
+    from click.testing import CliRunner
+
+    from qmolgen.cli import main
+
+    result = CliRunner().invoke(main, ["benchmark", "credit", "--address", "head:6379", "--out", str(tmp_path)])
+    assert result.exit_code == 2 and "--address is for --backend ray" in result.output
+    result = CliRunner().invoke(main, ["benchmark", "credit", "--backend", "spark", "--out", str(tmp_path)])
+    assert result.exit_code == 2 and "'spark' is not one of 'local', 'ray'" in result.output
+    result = CliRunner().invoke(main, ["benchmark", "credit", "--grid", "quantum.n_qubits", "--out", str(tmp_path)])
+    assert result.exit_code == 1 and "not KEY=VALUE1,VALUE2" in result.output
+    assert not any(tmp_path.iterdir())
