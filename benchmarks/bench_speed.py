@@ -1,24 +1,27 @@
-"""Speed benchmark (not a test): latent throughput of three circuit execution paths, and the hybrid
-model's training step against the classical GAN's with the same decoder, critic and batch.
+"""Speed benchmark (not a test): latent throughput of three circuit execution paths, and each recipe's training
+cycle for the hybrid against the classical GAN with the same decoder, critic and batch.
 
-    .venv/bin/python benchmarks/bench_speed.py [--qubits 8] [--layers 3] [--batch 512]
+    .venv/bin/python benchmarks/bench_speed.py [--qubits 8] [--layers 3] [--batch 512] [--recipes credit,digits]
 
-Prints samples/s and the ratios, all measured in this one run (median of repeats after a warm-up).
+Prints samples/s and the ratios, all measured in this one run (the two models' cycles interleaved, median of
+repeats after a warm-up, one torch thread unless OMP_NUM_THREADS says otherwise). `--recipes qm9` loads the
+cached autoencoder (or pretrains it first, about 30 minutes on 2 cores).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
 
 import torch
 
 from qmolgen.config import load_config
-from qmolgen.molecules.domain import build_critic, build_generator, to_onehot
-from qmolgen.molecules.graphs import GraphSpec
+from qmolgen.model import domain_for
 from qmolgen.quantum import circuits
 from qmolgen.quantum.latent import QuantumLatent
+from qmolgen.seeding import seed_everything
 from qmolgen.train.wgan import AdversarialTrainer, TrainSettings
 
 
@@ -54,24 +57,58 @@ def latent_throughput(n_qubits: int, n_layers: int, batch: int) -> dict[str, flo
     return results
 
 
-def training_step_seconds(kind: str, batch: int) -> float:
-    """Median seconds of one WGAN-GP cycle (n_critic critic steps + one generator step) on QM9-sized graphs."""
-    torch.manual_seed(0)
-    config = load_config("qm9", [f"generator.kind={kind}", f"train.batch_size={batch}"])
-    spec = GraphSpec(("C", "N", "O", "F"), 9)
-    trainer = AdversarialTrainer(build_generator(config, spec), build_critic(config, spec),
-                                 TrainSettings(**config["train"]), lambda b: to_onehot(*b, spec), progress=False)
-    nodes = torch.randint(0, 5, (batch, 9))
-    edges = torch.randint(0, 4, (batch, 9, 9))
-    edges = torch.triu(edges, 1) + torch.triu(edges, 1).transpose(1, 2)
-    real = to_onehot(nodes, edges, spec)
+def training_cycle(recipe: str, kind: str):
+    """One WGAN-GP cycle (n_critic critic steps + one generator step) of `recipe` with generator `kind`, on a fixed
+    real batch of its training data; returns (cycle function, generator, batch size)."""
+    config = load_config(recipe, [f"generator.kind={kind}"])
+    seed_everything(0)
+    domain = domain_for(config)
+    domain.progress = False
+    data = domain.load_data()
+    generator = domain.build_generator()
+    settings = TrainSettings(**config["train"])
+    trainer = AdversarialTrainer(generator, domain.build_critic(), settings, domain.real_to_input, progress=False)
+    real = domain.real_to_input(tuple(t[:settings.batch_size] for t in data))
 
     def cycle():
-        for _ in range(trainer.settings.n_critic):
+        for _ in range(settings.n_critic):
             trainer.critic_step(real)
-        trainer.generator_step(batch)
+        trainer.generator_step(settings.batch_size)
 
-    return median_seconds(cycle, 20)
+    return cycle, generator, settings.batch_size
+
+
+def interleaved_medians(functions: dict, repeats: int) -> dict[str, float]:
+    """Median seconds of each function, run in turn so that a busy machine slows them alike."""
+    for fn in functions.values():
+        fn()  # warm-up
+    times = {name: [] for name in functions}
+    for _ in range(repeats):
+        for name, fn in functions.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
+def recipe_cycles(recipe: str, repeats: int) -> dict[str, float]:
+    """The recipe's cycle for the classical GAN and the hybrid, and the circuit alone at the recipe's batch."""
+    classical, _, _ = training_cycle(recipe, "classical")
+    hybrid, generator, batch = training_cycle(recipe, "hybrid")
+    circuit = generator.latent
+
+    def circuit_forward():
+        with torch.no_grad():
+            circuit(batch)
+
+    def circuit_forward_backward():
+        circuit(batch).sum().backward()
+
+    seconds = interleaved_medians({"classical": classical, "hybrid": hybrid}, repeats)
+    seconds.update(interleaved_medians({"forward": circuit_forward, "forward_backward": circuit_forward_backward},
+                                       3 * repeats))
+    seconds["batch"] = batch
+    return seconds
 
 
 def main() -> None:
@@ -79,19 +116,25 @@ def main() -> None:
     parser.add_argument("--qubits", type=int, default=8)
     parser.add_argument("--layers", type=int, default=3)
     parser.add_argument("--batch", type=int, default=512)
+    parser.add_argument("--recipes", default="credit,digits,qm9_graph",
+                        help="comma-separated recipes whose training cycle to time (default: %(default)s)")
+    parser.add_argument("--repeats", type=int, default=15)
     args = parser.parse_args()
+    if "OMP_NUM_THREADS" not in os.environ:
+        torch.set_num_threads(1)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
     print(f"\nLatent samples/s, {args.qubits} qubits, {args.layers} layers, batch {args.batch}, forward+backward:")
     rates = latent_throughput(args.qubits, args.layers, args.batch)
     slowest = min(rates.values())
     for name, rate in rates.items():
         print(f"  {name:52s} {rate:12,.0f} /s   {rate / slowest:8.1f}x")
-    print("\nTraining cycle (5 critic steps + 1 generator step), qm9 recipe, batch 128:")
-    hybrid = training_step_seconds("hybrid", 128)
-    classical = training_step_seconds("classical", 128)
-    print(f"  classical GAN (Gaussian latent)   {classical * 1e3:8.1f} ms")
-    print(f"  hybrid (8-qubit circuit latent)   {hybrid * 1e3:8.1f} ms")
-    print(f"  hybrid / classical                {hybrid / classical:8.2f}x   (target <= 1.3x)")
+    print("\nTraining cycle (n_critic critic steps + 1 generator step), each recipe's own batch, median ms:")
+    print("| recipe | batch | classical GAN | hybrid | hybrid / classical | circuit forward | circuit forward+backward |")
+    print("|---|---|---|---|---|---|---|")
+    for recipe in args.recipes.split(","):
+        t = recipe_cycles(recipe.strip(), args.repeats)
+        print(f"| {recipe} | {t['batch']} | {t['classical'] * 1e3:.1f} | {t['hybrid'] * 1e3:.1f} | "
+              f"{t['hybrid'] / t['classical']:.2f}x | {t['forward'] * 1e3:.2f} | {t['forward_backward'] * 1e3:.2f} |")
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from qmolgen.images.domain import ImageDomain
 from qmolgen.molecules.domain import MoleculeDomain
 from qmolgen.molecules.sequence_domain import SequenceMoleculeDomain
 from qmolgen.tables.domain import TableDomain
-from qmolgen.quantum.latent import circuit_resources, parameter_counts
+from qmolgen.quantum.latent import circuit_resources, parameter_counts, training_circuit_cost
 from qmolgen.quantum.prior import BitPrior, fit_prior
 from qmolgen.report.html import write_run_html
 from qmolgen.report.plots import plot_training_curves
@@ -177,6 +177,8 @@ def _train_adversarially(config: dict, run: RunFolder, domain, dataset, generato
     trainer.fit(dataset)
     final = {"seed": config["seed"], "generator": config["generator"]["kind"], "epochs": trainer.epoch,
              "train_seconds": round(trainer.elapsed, 1), **parameter_counts(generator)}
+    generator_steps = trainer.epoch * (steps_per_epoch // settings.n_critic)
+    final.update(training_circuit_cost(generator, trainer.step, generator_steps, settings.batch_size))
     if trainer.best is not None:
         final["selected_epoch"] = trainer.best["epoch"]
     if getattr(domain, "privacy", None):  # trained on rows a DP mechanism released (tables: privacy.mechanism)

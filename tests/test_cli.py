@@ -29,6 +29,12 @@ def test_train_writes_every_output_of_a_run(trained):
     assert final["n_samples"] == 200 and final["params_quantum"] == 16
     # 4 qubits, 2 layers: RY encoding + a RY and a RZ per qubit and layer, a 4-CNOT ring per layer
     assert final["circuit_qubits"] == 4 and final["circuit_gates"] == {"RY": 12, "RZ": 8, "CNOT": 8}
+    # 2 epochs x 6 critic steps and 6 // 5 = 1 generator step, batch 32: every sample one circuit run; a device
+    # would add the parameter-shift rule's 2 x 16 runs per differentiated sample, each of 1,000 shots
+    samples = 2 * 6 * 32 + 2 * 1 * 32
+    assert final["circuit_runs_training"] == samples and final["shots_total"] is None
+    assert final["hardware_circuit_runs"] == samples + 2 * 32 * 2 * 16
+    assert final["hardware_shots"] == 1000 * final["hardware_circuit_runs"]
     # counts of 200 samples, nested as defined: valid >= valid and unique >= valid, unique and novel
     assert round(final["validity"] * 200, 6).is_integer() and final["vun"] <= final["vu"] <= final["validity"]
     assert final["vu"] == pytest.approx(final["validity"] * final["uniqueness"])

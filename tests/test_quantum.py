@@ -3,10 +3,12 @@ import math
 import numpy as np
 import pytest
 import torch
+from torch import nn
 
 from qmolgen.errors import ConfigError
 from qmolgen.quantum import circuits
-from qmolgen.quantum.latent import PatchQuantumGenerator, QuantumLatent, SizeMatchedLatent, count_parameters
+from qmolgen.quantum.latent import (GaussianLatent, PatchQuantumGenerator, QuantumLatent, SizeMatchedLatent,
+                                    count_parameters, training_circuit_cost)
 from qmolgen.quantum.statevector import StatevectorCircuit
 
 
@@ -97,6 +99,22 @@ def test_lightning_adjoint_device_matches_reference():
     backprop.from_noise(noise).sum().backward()
     assert backprop.weights.grad.abs().sum() > 0.1
     assert torch.allclose(latent.weights.grad, backprop.weights.grad, atol=1e-5)
+
+
+def test_torch_executor_gradients_match_pennylane_at_production_size():
+    """The fast simulator's shortcuts (product-state first layer, last ring folded into the readout) keep
+    PennyLane's gradients: 8 qubits, 3 layers, ZZ readout, a random weighting of the outputs."""
+    torch.manual_seed(6)
+    fast = QuantumLatent(8, 3, "zz")
+    fast.weights.data = torch.rand_like(fast.weights) * 2 * math.pi
+    reference = QuantumLatent(8, 3, "zz", executor="pennylane")
+    reference.weights.data = fast.weights.data.clone()
+    noise = torch.rand(4, 8) * 2 - 1
+    weighting = torch.randn(4, fast.dim)
+    (fast.from_noise(noise) * weighting).sum().backward()
+    (reference.from_noise(noise) * weighting).sum().backward()
+    assert fast.weights.grad.abs().max() > 0.1
+    assert torch.allclose(fast.weights.grad, reference.weights.grad, atol=1e-4)
 
 
 def test_shots_use_parameter_shift_and_estimate_the_exact_values():
@@ -256,3 +274,23 @@ def test_qiskit_aer_runs_the_latent_with_shots_and_a_noise_model():
     assert (clean.from_noise(noise).detach() - expected).abs().max() < 0.1  # std of <Z> at 4000 shots <= 0.016
     shrunk = noisy.from_noise(noise).detach()
     assert (shrunk.abs() < expected.abs() - 0.05).any()  # depolarizing rotations pull <Z> toward 0
+
+
+def test_training_circuit_cost_counts_gradient_runs_only_where_shots_make_them_real():
+    shots = nn.Module()
+    shots.latent = QuantumLatent(3, 2, "z", executor="pennylane", shots=100)  # parameter shift: 2 x 12 runs
+    spsa = nn.Module()
+    spsa.latent = QuantumLatent(3, 2, "z", executor="pennylane", shots=100, diff_method="spsa")
+    patches = nn.Module()
+    patches.latent = PatchQuantumGenerator(2, 1, 3)  # 3 circuits of 4 angles, simulated exactly
+    # 10 critic steps and 2 generator steps at batch 8: 96 samples
+    cost = training_circuit_cost(shots, 10, 2, 8)
+    assert cost["circuit_runs_training"] == 96 + 16 * 24 and cost["shots_total"] == 100 * (96 + 16 * 24)
+    assert cost["hardware_circuit_runs"] == 96 + 16 * 24 and cost["hardware_shots"] == cost["shots_total"]
+    assert training_circuit_cost(spsa, 10, 2, 8)["circuit_runs_training"] == 96 + 16 * 2
+    exact = training_circuit_cost(patches, 10, 2, 8)
+    assert exact["circuit_runs_training"] == 3 * 96 and exact["shots_total"] is None
+    assert exact["hardware_circuit_runs"] == 3 * (96 + 16 * 8) and exact["hardware_shots"] == 1000 * 3 * (96 + 128)
+    classical = nn.Module()
+    classical.latent = GaussianLatent(4)
+    assert training_circuit_cost(classical, 10, 2, 8) == {}

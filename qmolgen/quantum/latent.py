@@ -67,6 +67,7 @@ class QuantumLatent(nn.Module):
             raise ConfigError(f"quantum.n_qubits and quantum.n_layers must be >= 1; got {n_qubits}, {n_layers}")
         check_executor(executor, device, shots, noise)
         self.n_qubits, self.n_layers, self.readout, self.executor = n_qubits, n_layers, readout, executor
+        self.shots, self.diff_method = shots, diff_method
         self.dim = circuits.latent_dim(n_qubits, readout)
         # Small random start: near-identity layers keep the early latent close to the encoded noise.
         self.weights = nn.Parameter(0.1 * torch.randn(circuits.weight_shapes(n_qubits, n_layers)))
@@ -155,6 +156,7 @@ class PatchQuantumGenerator(nn.Module):
         super().__init__()
         check_executor(executor, device, shots, noise)
         self.n_qubits, self.n_layers, self.n_patches, self.executor = n_qubits, n_layers, n_patches, executor
+        self.shots, self.diff_method = shots, diff_method
         self.dim = n_patches * 2**n_qubits
         self.weights = nn.Parameter(0.1 * torch.randn(n_patches, *circuits.weight_shapes(n_qubits, n_layers)))
         if executor == "torch":
@@ -232,6 +234,34 @@ def circuit_resources(generator: nn.Module) -> dict:
     if type(source).__name__ == "BornMachine":
         return circuits.resources(source.n_bits, source.n_layers, encoded=False)
     return {}
+
+
+def training_circuit_cost(generator: nn.Module, critic_steps: int, generator_steps: int, batch_size: int,
+                          shots_per_second: float = 1000.0) -> dict:
+    """What training ran on the generator's circuit (hybrid, quantum_patch), for final_metrics.json; {} otherwise.
+
+    Every generated sample is one circuit run per circuit (each noise draw is a different circuit): a critic step
+    draws a batch, a generator step draws one and differentiates it. `circuit_runs_training` counts the runs made
+    here: with shots a differentiated sample also takes its gradient rule's runs (parameter shift 2 P, P angles per
+    circuit; SPSA 2; finite differences P), simulated exactly it takes none; `shots_total` is their shots. The
+    `hardware_*` keys estimate the same training on a device, where every run is measured (`quantum.shots`, else
+    1,000 shots) and gradients take the parameter-shift rule's runs (SPSA's when configured), at a stated shot
+    rate. Evaluation samples are not counted."""
+    source = getattr(generator, "latent", None)
+    if not isinstance(source, (QuantumLatent, PatchQuantumGenerator)):
+        return {}
+    circuits_per_sample = getattr(source, "n_patches", 1)
+    angles = source.weights[0].numel() if circuits_per_sample > 1 else source.weights.numel()
+    shots = source.shots if source.executor == "pennylane" else None
+    rule_runs = {"spsa": 2, "finite-diff": angles}.get(source.diff_method, 2 * angles)
+    forward_only = critic_steps * max(batch_size, 2) + generator_steps * batch_size
+    gradient = generator_steps * batch_size * rule_runs
+    runs = circuits_per_sample * (forward_only + (gradient if shots else 0))
+    hardware_runs = circuits_per_sample * (forward_only + gradient)
+    hardware_shots = hardware_runs * (shots or 1000)
+    return {"circuit_runs_training": runs, "shots_total": runs * shots if shots else None,
+            "hardware_circuit_runs": hardware_runs, "hardware_shots": hardware_shots,
+            "hardware_hours_at_1k_shots_per_s": round(hardware_shots / shots_per_second / 3600, 1)}
 
 
 def is_circuit_parameter(name: str) -> bool:
