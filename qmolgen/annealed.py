@@ -52,6 +52,7 @@ class AnnealedRun:
 
     @property
     def met(self) -> bool:
+        """Whether every condition was met by the last level (no sample left outside)."""
         return self.closest_miss == 0
 
 

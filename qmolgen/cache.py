@@ -20,12 +20,14 @@ from qmolgen.outputs import atomic_path
 
 
 def cache_dir() -> Path:
+    """The cache folder: $QMOLGEN_CACHE_DIR, else $XDG_CACHE_HOME/qmolgen, else ~/.cache/qmolgen."""
     if os.environ.get("QMOLGEN_CACHE_DIR"):
         return Path(os.environ["QMOLGEN_CACHE_DIR"])
     return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "qmolgen"
 
 
 def file_digest(path: Path) -> str:
+    """SHA-256 of a file's bytes (read in 1 MB blocks), part of cache keys."""
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -53,6 +55,7 @@ def key(kind: str, **parts) -> str:
 
 
 def load(name: str) -> dict[str, np.ndarray] | None:
+    """The arrays stored under `name`, or None when absent or unreadable (then it is recomputed)."""
     path = cache_dir() / f"{name}.npz"
     if not path.is_file():
         return None
@@ -64,6 +67,7 @@ def load(name: str) -> dict[str, np.ndarray] | None:
 
 
 def store(name: str, **arrays: np.ndarray) -> None:
+    """Store arrays under `name` atomically; a cache folder that cannot be written is skipped with a log line."""
     path = cache_dir() / f"{name}.npz"
     try:
         with atomic_path(path, force=True) as tmp:

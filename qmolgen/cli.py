@@ -38,6 +38,7 @@ class Cli(click.Group):
     """Turns library errors into `Error: ...` on stderr with exit 1; tracebacks only with --debug."""
 
     def invoke(self, ctx):
+        """Run the command; a qmolgen error becomes a one-line message and exit code 1 instead of a traceback."""
         try:
             return super().invoke(ctx)
         except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):

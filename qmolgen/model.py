@@ -47,6 +47,7 @@ def domain_class(config: dict):
 
 
 def domain_for(config: dict, spec=None):
+    """The domain object for `config` (and a trained model's `spec`)."""
     return domain_class(config)(config, spec)
 
 
@@ -235,6 +236,7 @@ class GenerativeModel:
         return cls(config, domain, generator, payload.get("privacy"))
 
     def save(self, path: str | Path, force: bool = False) -> None:
+        """Save config, spec and weights as a weights-only checkpoint; an existing file needs force=True."""
         if path and Path(path).exists() and not force:
             raise CheckpointError(f"{path} already exists; pass force=True to overwrite it")
         save_checkpoint({"config": self.config, "spec": self.domain.spec_dict(),
@@ -251,4 +253,5 @@ class GenerativeModel:
         return self.domain.sample(self.generator, n, **options)
 
     def write_preview(self, path: str | Path) -> None:
+        """A picture of a few samples (molecule grid, image grid or table preview)."""
         self.domain.write_preview(self.generator, path)

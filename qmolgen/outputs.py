@@ -39,5 +39,6 @@ def _umask() -> int:
 
 
 def write_text(path: str | Path, text: str, force: bool = False) -> None:
+    """Write text atomically; an existing file needs force=True."""
     with atomic_path(path, force) as tmp:
         tmp.write_text(text)

@@ -14,12 +14,15 @@ def _shipped(name: str) -> Path:
 
 
 def recipes_dir() -> Path:
+    """Folder of the shipped recipes."""
     return _shipped("recipes")
 
 
 def datasets_dir() -> Path:
+    """Folder of the shipped datasets."""
     return _shipped("datasets")
 
 
 def pretrained_dir() -> Path:
+    """Folder of the shipped pretrained models."""
     return _shipped("pretrained")

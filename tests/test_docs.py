@@ -1,5 +1,6 @@
 """The API reference builds from the docstrings, and every public name of the documented modules has one."""
 
+import ast
 import importlib
 import inspect
 import re
@@ -28,6 +29,25 @@ def public_members(module):
 def test_every_public_name_of_the_documented_modules_has_a_docstring():
     undocumented = [name for module in MODULES for name, obj in public_members(importlib.import_module(module))
                     if not inspect.getdoc(obj)]
+    assert not undocumented, f"no docstring: {undocumented}"
+
+
+def test_every_module_and_public_name_in_the_package_has_its_own_docstring():
+    """Beyond the reference pages: every module, public function, class and method carries its own docstring (read
+    from the source, so one inherited from torch's nn.Module does not count)."""
+    package = Path(__file__).resolve().parents[1] / "qmolgen"
+    undocumented = []
+    for path in sorted(package.rglob("*.py")):
+        tree = ast.parse(path.read_text())
+        where = path.relative_to(package.parent)
+        if not ast.get_docstring(tree):
+            undocumented.append(f"{where} (module)")
+        for node in tree.body:
+            if not isinstance(node, (ast.FunctionDef, ast.ClassDef)) or node.name.startswith("_"):
+                continue
+            members = [node] + [m for m in node.body if isinstance(m, ast.FunctionDef) and not m.name.startswith("_")
+                                ] if isinstance(node, ast.ClassDef) else [node]
+            undocumented += [f"{where}:{m.lineno} {m.name}" for m in members if not ast.get_docstring(m)]
     assert not undocumented, f"no docstring: {undocumented}"
 
 

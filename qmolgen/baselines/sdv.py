@@ -41,6 +41,7 @@ class SDVBaseline:
         self.fit_seconds: float | None = None
 
     def fit(self, train: pd.DataFrame) -> "SDVBaseline":
+        """Fit the SDV synthesizer on the training rows; records the seconds it took."""
         start = time.perf_counter()
         self.synthesizer.fit({TABLE_NAME: train})
         self.fit_seconds = time.perf_counter() - start
@@ -48,4 +49,5 @@ class SDVBaseline:
         return self
 
     def sample(self, n: int) -> pd.DataFrame:
+        """n synthetic rows as a DataFrame with the training table's columns."""
         return self.synthesizer.sample(n)[TABLE_NAME]

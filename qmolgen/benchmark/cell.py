@@ -20,6 +20,8 @@ from qmolgen.outputs import write_text
 
 
 def run_cell(folder: Path) -> None:
+    """Train the cell described by folder/cell.json in this process and write its results beside it
+    (the Ray and local backends both run cells through here)."""
     from qmolgen.model import resources_used, train
     from qmolgen.seeding import seed_everything
 

@@ -27,12 +27,14 @@ BETTER, WORSE, TIED = "better", "worse", "within seed spread"
 
 @dataclass(frozen=True)
 class Axis:
+    """One axis of the claim check: a result column, how it is printed and which direction is better."""
     key: str  # in the benchmark's result rows
     label: str
     higher_is_better: bool
 
 
 def axes(metrics: DomainMetrics) -> list[Axis]:
+    """The axes a domain is compared on: its quality metrics, mode collapse, convergence, time and memory."""
     quality = [Axis("quality", metrics.quality.label, metrics.quality.higher_is_better),
                *(Axis(m.key, m.label, m.higher_is_better) for m in metrics.also)]
     return [*quality, Axis("mode_collapse_rate", "mode-collapse rate", False),
@@ -41,6 +43,8 @@ def axes(metrics: DomainMetrics) -> list[Axis]:
 
 
 def verdict(hybrid: list[float], rival: list[float], higher_is_better: bool) -> str:
+    """'better', 'worse' or 'within seed spread': the hybrid's mean lead over the rival against
+    sqrt(sd_hybrid² + sd_rival²); needs two or more seeds of each."""
     if len(hybrid) < 2 or len(rival) < 2:
         return "needs 2+ seeds of each"
     lead = statistics.mean(hybrid) - statistics.mean(rival)

@@ -40,6 +40,7 @@ class Cell:
 
     @property
     def name(self) -> str:
+        """The cell's folder name: model and seed (e.g. hybrid-s0)."""
         return f"{self.model}-s{self.seed}"
 
 

@@ -89,6 +89,8 @@ def prior_fit_table(rows: list[dict]) -> str:
 
 
 def write_csv(rows: list[dict], path: Path, force: bool = True) -> None:
+    """results.csv: one row per cell, the columns in COLUMNS order with each recipe's further quality
+    metrics next to the headline one (written atomically)."""
     buffer = io.StringIO()
     also = dict.fromkeys(m.key for recipe in dict.fromkeys(r["recipe"] for r in rows)
                          for m in domain_metrics(recipe).also)
@@ -125,6 +127,7 @@ def _arrow(metric: Metric) -> str:
 
 
 def recipe_table(rows: list[dict], metrics: DomainMetrics) -> str:
+    """The Markdown table of one recipe: one row per model, mean ± standard deviation over its seeds."""
     gpu = any(r.get("peak_gpu_mb") is not None for r in rows)
     dp = any(r.get("dp_epsilon") is not None for r in rows)
     header = ["model", "seeds ok / run", "params (quantum + classical)", *(["DP ε spent (δ)"] if dp else []),

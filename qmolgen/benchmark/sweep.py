@@ -36,10 +36,12 @@ THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")  # what torch reads fo
 
 
 def cell_folder(out: Path, cell: Cell) -> Path:
+    """Where a cell's run folder lives under the benchmark's output folder."""
     return out / cell.recipe / cell.name
 
 
 def threads_per_run(jobs: int) -> int:
+    """Torch threads each of `jobs` parallel cells gets, so that together they use the CPUs once."""
     return max(1, (os.cpu_count() or 1) // jobs)
 
 
@@ -55,6 +57,7 @@ class Progress:
         self.run_seconds: list[float] = []
 
     def record(self, outcome: str, seconds: float | None = None) -> None:
+        """Count one cell's outcome and log the sweep's progress with the time left (from finished cells)."""
         self.outcomes.append(outcome)
         if outcome != "kept" and seconds is not None:
             self.run_seconds.append(seconds)

@@ -41,9 +41,11 @@ class DigitClassifier(nn.Module):
         self.out = nn.Linear(FEATURES, 10)
 
     def features(self, images: torch.Tensor) -> torch.Tensor:
+        """The penultimate-layer features FID is computed on, (B, features) for (B, 8, 8) images."""
         return self.body(images.reshape(-1, 1, 8, 8))
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """Class logits (B, 10) for (B, 8, 8) images."""
         return self.out(self.features(images))
 
 
@@ -128,6 +130,7 @@ def classify(model: DigitClassifier, images: np.ndarray, batch: int = 2048) -> t
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Rebuild the shipped digits classifier from the training split (command line entry point)."""
     from qmolgen.images.data import load_images
     from qmolgen.outputs import atomic_path
 

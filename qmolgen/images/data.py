@@ -26,6 +26,7 @@ class ImageData:
     split: dict[str, np.ndarray]
 
     def subset(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """Images and labels of one split (train, valid or test)."""
         idx = self.split[name]
         return self.images[idx], self.labels[idx]
 

@@ -36,6 +36,8 @@ METRICS = DomainMetrics(
 
 
 def build_generator(config: dict) -> ImageGenerator:
+    """The image generator config['generator']['kind'] names: a latent source and the MLP decoder, or patch
+    circuits and the Born decoder (quantum_patch)."""
     g = config["generator"]
     source = generator_source(config, lambda q: BornImageDecoder.patches_needed(q["patch_qubits"], q["patch_ancillas"]))
     if isinstance(source, PatchQuantumGenerator):
@@ -53,6 +55,7 @@ def floor_images(train: np.ndarray, n: int) -> np.ndarray:
 
 @torch.no_grad()
 def sample_images(generator: ImageGenerator, n: int, batch_size: int = 1000) -> np.ndarray:
+    """n images from the generator, (n, 8, 8) in [0, 1], drawn in batches."""
     generator.eval()
     return np.concatenate([generator(min(batch_size, n - start))[0].numpy() for start in range(0, n, batch_size)])
 
@@ -69,6 +72,7 @@ class ImageDomain(Domain):
         self.data: ImageData | None = None
 
     def load_data(self) -> tuple[torch.Tensor]:
+        """Read and split the images; the training images, (N, 8, 8)."""
         self.data = load_images(self.config["data"]["path"])
         train, _ = self.data.subset("train")
         log.info("data: %d images (%d train, %d test)", len(self.data.images), len(train),
@@ -80,6 +84,7 @@ class ImageDomain(Domain):
         self.load_data()
 
     def data_report(self) -> dict:
+        """The dataset, its size and split (and the class counts when it has labels)."""
         _, train_labels = self.data.subset("train")
         report = {"dataset": self.config["data"]["path"], "n_images": len(self.data.images),
                   "split": {k: len(v) for k, v in self.data.split.items()}}
@@ -88,20 +93,25 @@ class ImageDomain(Domain):
         return report
 
     def spec_dict(self) -> dict:
+        """The image shape: all a trained image model needs besides its weights."""
         return {"image_shape": [8, 8]}
 
     @staticmethod
     def spec_from_dict(d: dict) -> dict:
+        """The spec back from spec_dict's output (it is plain data already)."""
         return d
 
     def build_generator(self) -> ImageGenerator:
+        """See the module-level build_generator."""
         return build_generator(self.config)
 
     def build_critic(self) -> ImageCritic:
+        """The convolutional critic (critic.channels, critic.pack)."""
         c = self.config["critic"]
         return ImageCritic(list(c["channels"]), c["pack"])
 
     def real_to_input(self, batch: tuple[torch.Tensor]) -> tuple[torch.Tensor]:
+        """Training images are what the critic reads already."""
         return batch
 
     def _reference(self) -> np.ndarray:
@@ -127,12 +137,15 @@ class ImageDomain(Domain):
         return evaluate_images(check_images(samples, "samples"), self._reference())
 
     def sample(self, generator: ImageGenerator, n: int) -> np.ndarray:
+        """n images, (n, 8, 8) in [0, 1]."""
         return sample_images(generator, n)
 
     def write_samples(self, images: np.ndarray, path: str | None, force: bool = False) -> str:
+        """Write images as a PNG grid and a .npy array; an output path is required."""
         if not path:
             raise ConfigError("image samples need an output file: -o grid.png or -o images.npy (writes both)")
         return write_images(images, path, force)
 
     def write_preview(self, generator: ImageGenerator, path, n: int = 100) -> None:
+        """A 10 x 10 grid of samples."""
         write_grid(sample_images(generator, n), path, force=True)

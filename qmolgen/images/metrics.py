@@ -41,6 +41,7 @@ def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def class_histogram(probs: np.ndarray) -> np.ndarray:
+    """Share of images the classifier assigns to each class (from its probabilities)."""
     return np.bincount(probs.argmax(1), minlength=probs.shape[1]) / len(probs)
 
 

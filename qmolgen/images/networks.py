@@ -28,6 +28,7 @@ class MLPImageDecoder(nn.Module):
         self.net = nn.Sequential(*layers, nn.Linear(width, IMAGE_SIDE * IMAGE_SIDE), nn.Sigmoid())
 
     def forward(self, latent: torch.Tensor) -> torch.Tensor:
+        """Latent vectors (B, latent) -> images (B, 8, 8) in [0, 1]."""
         return self.net(latent).view(-1, IMAGE_SIDE, IMAGE_SIDE)
 
 
@@ -50,6 +51,7 @@ class BornImageDecoder(nn.Module):
 
     @staticmethod
     def patches_needed(patch_qubits: int, n_ancillas: int) -> int:
+        """How many patch circuits cover the 64 pixels; raises ConfigError when the patch size does not divide them."""
         per_patch = 2 ** (patch_qubits - n_ancillas)
         if (IMAGE_SIDE * IMAGE_SIDE) % per_patch:
             raise ConfigError(f"2**(patch_qubits - patch_ancillas) = {per_patch} pixels per patch do not divide "
@@ -58,6 +60,8 @@ class BornImageDecoder(nn.Module):
 
     def forward(self, probs: torch.Tensor) -> torch.Tensor:
         # Wire 0 is the most significant bit (PennyLane's order), so the ancillas are the fastest index.
+        """Patch probabilities -> images: each patch's probabilities with the ancillas in |0>, renormalised and scaled
+        to a maximum of 1 (Huang et al. 2021)."""
         kept = probs.view(len(probs), self.n_patches, self.pixels_per_patch, 2 ** self.n_ancillas)[..., 0]
         kept = kept / kept.sum(-1, keepdim=True).clamp_min(1e-12)
         pixels = kept / kept.amax(-1, keepdim=True).clamp_min(1e-12)
@@ -72,6 +76,7 @@ class ImageGenerator(nn.Module):
         self.latent, self.decoder = latent, decoder
 
     def forward(self, batch_size: int) -> tuple[torch.Tensor]:
+        """A batch of generated images, as a 1-tuple (the trainer's generator interface)."""
         return (self.decoder(self.latent(batch_size)),)
 
 
@@ -93,4 +98,5 @@ class ImageCritic(nn.Module):
         )
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """Critic scores, one per packed group of `pack` images."""
         return self.net(images.reshape(-1, self.pack, IMAGE_SIDE, IMAGE_SIDE)).squeeze(-1)

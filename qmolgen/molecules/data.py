@@ -126,9 +126,11 @@ class LoadReport:
     problems: dict[str, list[int]] = field(default_factory=dict)
 
     def add(self, reason: str, line: int) -> None:
+        """Record that input line `line` was left out for `reason`."""
         self.problems.setdefault(reason, []).append(line)
 
     def summary(self) -> str:
+        """One line per reason: how many lines, and the first few line numbers."""
         parts = []
         for reason, lines in sorted(self.problems.items(), key=lambda kv: -len(kv[1])):
             shown = ", ".join(map(str, lines[:5])) + (", ..." if len(lines) > 5 else "")
@@ -147,6 +149,7 @@ class LoadReport:
         log.warning("%s; left out (data.skip_invalid=true)", message)
 
     def to_dict(self) -> dict:
+        """The report as plain data for data_report.json (at most 100 line numbers per reason)."""
         return {"source": self.source, "n_lines": self.n_lines, "n_used": self.n_used,
                 "problems": {k: {"count": len(v), "lines": v[:100]} for k, v in self.problems.items()}}
 
@@ -177,6 +180,7 @@ class MoleculeData:
     split: dict[str, np.ndarray]  # indices into the above for 'train', 'valid', 'test'
 
     def subset(self, name: str) -> list[str]:
+        """SMILES of one split (train, valid or test)."""
         return [self.smiles[i] for i in self.split[name]]
 
 

@@ -56,11 +56,13 @@ def build_generator(config: dict, spec: GraphSpec) -> GraphGenerator:
 
 
 def build_critic(config: dict, spec: GraphSpec) -> RelationalGraphCritic:
+    """The relational graph critic (critic.conv, critic.aggregate, critic.head, critic.pack)."""
     c = config["critic"]
     return RelationalGraphCritic(spec, list(c["conv"]), c["aggregate"], list(c["head"]), c["pack"])
 
 
 def to_onehot(nodes: torch.Tensor, edges: torch.Tensor, spec: GraphSpec) -> tuple[torch.Tensor, torch.Tensor]:
+    """Node and edge type indices -> one-hot tensors, as the critic reads graphs."""
     return F.one_hot(nodes, spec.n_node_types).float(), F.one_hot(edges, spec.n_edge_types).float()
 
 
@@ -146,6 +148,7 @@ class MoleculeDomain(Domain):
         self._train_set: set[str] | None = None
 
     def load_data(self) -> tuple[torch.Tensor, ...]:
+        """Read, check and split the SMILES; the training graphs as node and edge type tensors."""
         self.data = load_molecules_section(self.config["data"])
         self.spec = self.data.spec
         self._train_set = set(self.data.subset("train"))
@@ -160,25 +163,31 @@ class MoleculeDomain(Domain):
         self.load_data()
 
     def data_report(self) -> dict:
+        """Lines read and left out (with reasons), atom types, size limit and split."""
         report = self.data.report.to_dict()
         report.update({"atom_types": list(self.spec.atom_types), "max_atoms": self.spec.max_atoms,
                        "split": {k: len(v) for k, v in self.data.split.items()}})
         return report
 
     def spec_dict(self) -> dict:
+        """Atom types and maximum atoms: what a trained graph model needs besides its weights."""
         return {"atom_types": list(self.spec.atom_types), "max_atoms": self.spec.max_atoms}
 
     @staticmethod
     def spec_from_dict(d: dict) -> GraphSpec:
+        """The GraphSpec back from spec_dict's output."""
         return GraphSpec(tuple(d["atom_types"]), int(d["max_atoms"]))
 
     def build_generator(self) -> GraphGenerator:
+        """See the module-level build_generator."""
         return build_generator(self.config, self.spec)
 
     def build_critic(self) -> RelationalGraphCritic:
+        """See the module-level build_critic."""
         return build_critic(self.config, self.spec)
 
     def real_to_input(self, batch: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Training graphs as one-hot tensors."""
         return to_onehot(*batch, self.spec)
 
     def epoch_metrics(self, generator: GraphGenerator) -> dict:
@@ -222,10 +231,13 @@ class MoleculeDomain(Domain):
         return sample_smiles(generator, n, decode or s["decode"], s["stochastic"])
 
     def sample(self, generator: GraphGenerator, n: int, properties: bool = True) -> pd.DataFrame:
+        """n molecules as a table (SMILES, validity and, with properties, QED / logP / SA)."""
         return samples_table(self._sample(generator, n), properties)
 
     def write_samples(self, table: pd.DataFrame, path: str | None, force: bool = False) -> str:
+        """Write the molecule table (CSV) or SMILES file atomically."""
         return write_molecule_outputs(table, path, force)
 
     def write_preview(self, generator: GraphGenerator, path, n: int = 24) -> None:
+        """A grid drawing of n sampled molecules."""
         write_grid(self.sample(generator, n).smiles.tolist(), path, force=True)

@@ -34,10 +34,12 @@ class GraphSpec:
 
     @property
     def n_node_types(self) -> int:
+        """Atom types plus one 'no atom' type."""
         return len(self.atom_types) + 1
 
     @property
     def n_edge_types(self) -> int:
+        """Bond types including 'no bond'."""
         return len(BOND_TYPES)
 
 
@@ -49,6 +51,7 @@ def parse_smiles(smiles: str) -> Chem.Mol | None:
 
 
 def canonical(smiles: str) -> str | None:
+    """RDKit's canonical SMILES, or None when the SMILES does not parse."""
     mol = parse_smiles(smiles)
     return Chem.MolToSmiles(mol) if mol is not None else None
 
@@ -172,4 +175,5 @@ def valence_decode(node_probs: np.ndarray, edge_probs: np.ndarray, spec: GraphSp
 
 
 def is_single_fragment(smiles: str) -> bool:
+    """Whether the SMILES is one connected molecule (no '.')."""
     return "." not in smiles

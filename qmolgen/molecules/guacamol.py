@@ -46,6 +46,7 @@ def tanimoto_to(smiles: str, kind: str = "ECFP4") -> Callable[[Chem.Mol], float]
 
 
 def gaussian(x: float, mu: float, sigma: float) -> float:
+    """GaussianModifier of GuacaMol: exp(-((x - mu) / sigma)² / 2), 1 at the target."""
     return float(np.exp(-0.5 * ((x - mu) / sigma) ** 2))
 
 
@@ -60,6 +61,7 @@ def at_least(x: float, mu: float, sigma: float) -> float:
 
 
 def geometric_mean(values: list[float]) -> float:
+    """Geometric mean of scores in [0, 1] (GuacaMol's MPO aggregation)."""
     return float(np.prod(values) ** (1 / len(values)))
 
 

@@ -14,6 +14,7 @@ from qmolgen.molecules.tokens import Vocabulary
 
 
 def leaky_mlp(sizes: list[int]) -> nn.Sequential:
+    """Linear layers of the given sizes, each followed by LeakyReLU(0.2)."""
     layers = []
     for a, b in zip(sizes[:-1], sizes[1:]):
         layers += [nn.Linear(a, b), nn.LeakyReLU(0.2)]
@@ -36,9 +37,11 @@ class CodeGenerator(nn.Module):
         self.decoder.requires_grad_(False)
 
     def codes(self, latent: torch.Tensor) -> torch.Tensor:
+        """Latent vectors -> autoencoder codes."""
         return self.net(latent)
 
     def forward(self, batch_size: int) -> tuple[torch.Tensor]:
+        """A batch of generated codes, as a 1-tuple (the trainer's generator interface)."""
         return (self.codes(self.latent(batch_size)),)
 
 
@@ -52,6 +55,7 @@ class CodeCritic(nn.Module):
         self.net = nn.Sequential(leaky_mlp([code_dim, *hidden]), nn.Linear(hidden[-1], 1))
 
     def forward(self, codes: torch.Tensor) -> torch.Tensor:
+        """Critic scores of codes, (B,)."""
         return self.net(codes).squeeze(1)
 
 
@@ -64,6 +68,7 @@ class LanguageModel(nn.Module):
         self.decoder = decoder
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Next-token logits for teacher-forced token sequences."""
         return self.decoder(tokens)
 
 

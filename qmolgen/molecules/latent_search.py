@@ -71,6 +71,9 @@ class MoleculeSpace:
 
     @torch.no_grad()
     def codes(self, xi: torch.Tensor) -> torch.Tensor:
+        """Search points xi (standard normal) -> autoencoder codes: through the generator's latent source and MLP
+        (space=latent), or directly as codes: tanh of a point around the mean and spread of the generator's own codes
+        (pre-tanh), space=code."""
         if self.space == "latent":
             return self.generator.codes(self.generator.latent.from_gaussian(xi))
         return torch.tanh(self.mu + self.sd * xi)
@@ -87,9 +90,11 @@ class RandomSearch:
         self.dim, self.batch, self.rng = dim, batch, rng
 
     def ask(self) -> np.ndarray:
+        """A batch of independent standard normal points (draws from the prior)."""
         return self.rng.standard_normal((self.batch, self.dim))
 
     def tell(self, x: np.ndarray, fitness: np.ndarray) -> None:
+        """Random search learns nothing from scores."""
         pass
 
 
@@ -107,6 +112,8 @@ class GeneticSearch:
         return self.population[picks[np.argmax(self.fitness[picks])]]
 
     def ask(self) -> np.ndarray:
+        """A batch of children: uniform crossover of two tournament-picked parents, then a pCN mutation that keeps the
+        standard normal prior invariant (the first batch is drawn from the prior)."""
         if self.population is None:
             return self.rng.standard_normal((self.batch, self.dim))
         children = []
@@ -118,6 +125,7 @@ class GeneticSearch:
         return np.array(children)
 
     def tell(self, x: np.ndarray, fitness: np.ndarray) -> None:
+        """Keep the best `batch` of the population and the scored children."""
         if self.population is not None:
             x, fitness = np.concatenate([self.population, x]), np.concatenate([self.fitness, fitness])
         keep = np.argsort(-fitness, kind="stable")[:self.batch]
@@ -141,6 +149,7 @@ class CmaSearch:
                                                                      "verbose": -9})
 
     def ask(self) -> np.ndarray:
+        """CMA-ES's next population (restarting with twice the population when it stops: IPOP)."""
         if self.es.stop():
             self.popsize *= 2
             self._start()
@@ -148,10 +157,12 @@ class CmaSearch:
         return np.array(self._asked)
 
     def tell(self, x: np.ndarray, fitness: np.ndarray) -> None:
+        """Give CMA-ES the scores of the points it asked for (it minimises, so negated)."""
         self.es.tell(self._asked, list(-fitness))  # cma minimises
 
 
 def make_optimizer(name: str, dim: int, batch: int, seed: int):
+    """The optimizer named `name` (cmaes, ga or random) over `dim` dimensions, `batch` points a step, seeded."""
     if name not in OPTIMIZERS:
         raise ConfigError(f"optimizer must be one of {OPTIMIZERS}; got {name!r}")
     rng = np.random.default_rng(seed)

@@ -61,10 +61,12 @@ def fingerprints(mols: list[Chem.Mol]) -> np.ndarray:
 
 
 def fragments(mol: Chem.Mol) -> list[str]:
+    """BRICS fragments of a molecule as SMILES (MOSES's Frag metric)."""
     return Chem.MolToSmiles(AllChem.FragmentOnBRICSBonds(mol)).split(".")
 
 
 def scaffold(mol: Chem.Mol, min_rings: int = 2) -> str | None:
+    """Bemis-Murcko scaffold SMILES with at least `min_rings` rings, else None (MOSES's Scaff metric)."""
     try:
         core = MurckoScaffold.GetScaffoldForMol(mol)
     except (ValueError, RuntimeError):
@@ -74,6 +76,7 @@ def scaffold(mol: Chem.Mol, min_rings: int = 2) -> str | None:
 
 
 def cosine_similarity(a: Counter, b: Counter) -> float | None:
+    """Cosine similarity of two count vectors (fragment or scaffold counts); None when either is empty."""
     if not a or not b:
         return None
     keys = sorted(set(a) | set(b))
@@ -139,6 +142,7 @@ def moses_metrics(valid: list[str], reference: ReferenceStats, suffix: str) -> d
 
 
 def filters_rate(valid: list[str]) -> float | None:
+    """Share of valid molecules passing MOSES's medicinal-chemistry and PAINS filters; None when none is valid."""
     if not valid:
         return None
     return sum(passes_filters(Chem.MolFromSmiles(s)) for s in valid) / len(valid)

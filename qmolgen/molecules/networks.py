@@ -43,6 +43,7 @@ class GraphHead(nn.Module):
         self.register_buffer("upper", torch.triu(torch.ones(n, n, dtype=torch.bool), 1), persistent=False)
 
     def symmetric(self, edge_logits: torch.Tensor) -> torch.Tensor:
+        """Edge logits averaged with their transpose, so bond (i, j) and (j, i) agree."""
         return (edge_logits + edge_logits.transpose(1, 2)) / 2
 
     def _relax(self, logits: torch.Tensor) -> torch.Tensor:
@@ -55,6 +56,7 @@ class GraphHead(nn.Module):
         return hard + soft - soft.detach()
 
     def relaxed(self, node_logits, edge_logits) -> tuple[torch.Tensor, torch.Tensor]:
+        """Differentiable one-hot-like node and edge tensors (the configured relaxation), symmetric, no self-bonds."""
         nodes = self._relax(node_logits)
         # Relax the upper triangle once and mirror it, so the graph is symmetric with no self-bonds.
         edges = edge_logits.new_zeros(edge_logits.shape)
@@ -65,6 +67,7 @@ class GraphHead(nn.Module):
         return nodes, edges + diagonal * no_bond
 
     def probabilities(self, node_logits, edge_logits) -> tuple[torch.Tensor, torch.Tensor]:
+        """Softmax probabilities of node and edge types."""
         return node_logits.softmax(-1), edge_logits.softmax(-1)
 
 
@@ -82,6 +85,7 @@ class MLPGraphDecoder(nn.Module):
         self.head = GraphHead(spec, temperature, relaxation)
 
     def logits(self, latent: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Latent vectors -> node logits (B, N, T) and symmetric edge logits (B, N, N, E)."""
         h = self.body(latent)
         n, t, e = self.spec.max_atoms, self.spec.n_node_types, self.spec.n_edge_types
         node_logits = self.nodes(h).view(-1, n, t)
@@ -103,10 +107,12 @@ class BornGraphDecoder(nn.Module):
 
     @staticmethod
     def features_needed(spec: GraphSpec) -> int:
+        """Born probabilities needed: node types for every atom and edge types for every atom pair."""
         n = spec.max_atoms
         return n * spec.n_node_types + n * (n - 1) // 2 * spec.n_edge_types
 
     def logits(self, probs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Patch probabilities -> node and edge logits (log of the rescaled probabilities)."""
         n, t, e = self.spec.max_atoms, self.spec.n_node_types, self.spec.n_edge_types
         # Each patch's probabilities sum to one; rescale so a uniform patch gives logits near zero.
         logp = torch.log(probs * probs.shape[1] + 1e-6)
@@ -158,6 +164,7 @@ class RelationalGraphCritic(nn.Module):
         self.head = nn.Sequential(mlp([aggregate * pack, *head]), nn.Linear(head[-1], 1))
 
     def embed(self, nodes: torch.Tensor, edges: torch.Tensor) -> torch.Tensor:
+        """Relational graph convolutions over the bond types, then a gated sum over atoms: (B, aggregate)."""
         adjacency = edges[..., 1:].permute(0, 3, 1, 2)  # (B, R, N, N)
         h = nodes.new_zeros(*nodes.shape[:2], 0)
         for layer, size in zip(self.layers, self.conv_sizes):
@@ -169,5 +176,6 @@ class RelationalGraphCritic(nn.Module):
         return torch.tanh((torch.sigmoid(self.gate(hx)) * torch.tanh(self.value(hx))).sum(1))
 
     def forward(self, nodes: torch.Tensor, edges: torch.Tensor) -> torch.Tensor:
+        """Critic scores, one per packed group of `pack` graphs."""
         embedding = self.embed(nodes, edges)
         return self.head(embedding.reshape(len(embedding) // self.pack, -1)).squeeze(-1)

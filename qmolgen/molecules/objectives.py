@@ -45,6 +45,7 @@ CONSTRAINT = re.compile(r"^\s*([A-Za-z_][A-Za-z_0-9]*)\s*(<=|>=|<|>)\s*([+-]?\d*
 
 
 def property_names() -> list[str]:
+    """Every name an objective or condition may use: descriptors, similarity, scorer and GuacaMol tasks."""
     return list(dict.fromkeys([*DESCRIPTORS, SIMILARITY, SCORER, *TASKS]))  # GuacaMol's qed is RDKit's
 
 

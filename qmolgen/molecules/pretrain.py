@@ -39,6 +39,7 @@ class PretrainSettings:
     seed: int = 0
 
     def check(self) -> None:
+        """Raise ConfigError naming every autoencoder setting out of range."""
         bad = [f"autoencoder.{k} must be >= 1; got {getattr(self, k)}" for k in ("epochs", "batch_size")
                if getattr(self, k) < 1]
         if self.steps_per_epoch is not None and self.steps_per_epoch < 1:

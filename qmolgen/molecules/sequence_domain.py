@@ -68,6 +68,8 @@ class SequenceMoleculeDomain(Domain):
 
     # -- data and pretraining --------------------------------------------------------------------------
     def load_data(self) -> tuple[torch.Tensor, ...]:
+        """Read, tokenise and split the data, pretrain (or load) the autoencoder and return the training molecules'
+        codes (the language model: their tokens)."""
         a = self.config["autoencoder"]
         self.load_reference()
         train_tokens = self.data.tokens[self.data.split["train"]]
@@ -127,6 +129,7 @@ class SequenceMoleculeDomain(Domain):
         return self.pretrain_report
 
     def data_report(self) -> dict:
+        """Lines read and left out (with reasons), vocabulary, length limit, split and the autoencoder's pretraining."""
         report = self.data.report.to_dict()
         report.update({"language": self.vocab.language, "vocabulary": len(self.vocab),
                        "max_length": self.data.max_length,
@@ -136,10 +139,12 @@ class SequenceMoleculeDomain(Domain):
         return report
 
     def spec_dict(self) -> dict:
+        """Language, tokens and maximum length: what a trained sequence model needs besides its weights."""
         return dict(self.spec)
 
     @staticmethod
     def spec_from_dict(d: dict) -> dict:
+        """The spec back from spec_dict's output, checked to plain types."""
         return {"language": d["language"], "tokens": list(d["tokens"]), "max_length": int(d["max_length"])}
 
     # -- networks --------------------------------------------------------------------------------------
@@ -148,6 +153,7 @@ class SequenceMoleculeDomain(Domain):
         return SequenceDecoder(len(self.vocab), code_dim, a["hidden"], a["layers"])
 
     def build_generator(self):
+        """The latent source -> MLP -> pretrained decoder (LatentGAN), or the language model alone."""
         a, g = self.config["autoencoder"], self.config["generator"]
         if not self.adversarial:
             return LanguageModel(self._decoder(0))
@@ -158,11 +164,13 @@ class SequenceMoleculeDomain(Domain):
                              decoder)
 
     def build_critic(self) -> CodeCritic | None:
+        """The MLP critic on codes; None for the language model (trained by likelihood)."""
         if not self.adversarial:
             return None
         return CodeCritic(self.config["autoencoder"]["code_dim"], list(self.config["critic"]["hidden"]))
 
     def real_to_input(self, batch: tuple[torch.Tensor]) -> tuple[torch.Tensor]:
+        """Real codes are what the critic reads already."""
         return batch
 
     # -- sampling and metrics --------------------------------------------------------------------------
@@ -247,7 +255,9 @@ class SequenceMoleculeDomain(Domain):
         return table
 
     def write_samples(self, table: pd.DataFrame, path: str | None, force: bool = False) -> str:
+        """Write the molecule table (CSV) or SMILES file atomically."""
         return write_molecule_outputs(table, path, force)
 
     def write_preview(self, generator, path, n: int = 24) -> None:
+        """A grid drawing of n sampled molecules."""
         write_grid(self.sample(generator, n).smiles.tolist(), path, force=True)

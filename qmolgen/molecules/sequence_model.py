@@ -22,6 +22,7 @@ class SequenceEncoder(nn.Module):
         self.out = nn.Linear(2 * hidden, code_dim)
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Padded token sequences (B, L) -> codes (B, code_dim) in (-1, 1), from both GRU directions' last states."""
         lengths = (tokens != PAD_INDEX).sum(1).cpu()
         packed = pack_padded_sequence(self.embed(tokens), lengths, batch_first=True, enforce_sorted=False)
         _, h = self.gru(packed)  # (2, B, hidden): the last state of each direction
@@ -125,6 +126,7 @@ class SequenceAutoencoder(nn.Module):
         self.decoder = SequenceDecoder(vocab_size, code_dim, hidden, layers)
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Teacher-forced next-token logits from the sequences' own codes (noised while training)."""
         code = self.encoder(tokens)
         if self.training and self.code_noise:
             code = code + self.code_noise * torch.randn_like(code)

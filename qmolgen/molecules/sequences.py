@@ -44,6 +44,7 @@ class SequenceData:
     split: dict[str, np.ndarray]      # indices for 'train', 'valid', 'test' (and 'test_scaffolds' for MOSES)
 
     def subset(self, name: str) -> list[str]:
+        """SMILES of one split (train, valid or test)."""
         return [self.smiles[i] for i in self.split[name]]
 
 

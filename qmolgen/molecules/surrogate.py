@@ -25,6 +25,7 @@ _MORGAN = rdFingerprintGenerator.GetMorganGenerator(radius=2, fpSize=2048)
 
 
 def fingerprints(mols: list[Chem.Mol]) -> np.ndarray:
+    """Morgan bit fingerprints (radius 2, 2,048 bits) of molecules as a uint8 matrix."""
     return np.array([_MORGAN.GetFingerprintAsNumPy(m) for m in mols], dtype=np.uint8)
 
 

@@ -60,6 +60,7 @@ class Vocabulary:
 
     @classmethod
     def from_sequences(cls, sequences: list[list[str]], language: str) -> "Vocabulary":
+        """The vocabulary of every token the tokenised sequences use, sorted."""
         return cls(sorted({t for seq in sequences for t in seq}), language)
 
     def __len__(self) -> int:

@@ -40,6 +40,7 @@ def check_executor(executor: str, device: str, shots: int | None, noise: dict | 
 
 
 def uniform_noise(batch_size: int, n: int) -> torch.Tensor:
+    """Noise z ~ U(-1, 1), shape (batch_size, n)."""
     return torch.rand(batch_size, n) * 2 - 1
 
 
@@ -85,10 +86,12 @@ class QuantumLatent(nn.Module):
         return torch.stack(list(values), dim=-1).float()
 
     def forward(self, batch_size: int) -> torch.Tensor:
+        """Latent vectors for fresh uniform noise, (batch_size, dim)."""
         return self.from_noise(uniform_noise(batch_size, self.n_qubits))
 
     @property
     def gaussian_dim(self) -> int:
+        """Standard normal inputs from_gaussian takes: one per qubit."""
         return self.n_qubits
 
     def from_gaussian(self, g: torch.Tensor) -> torch.Tensor:
@@ -104,13 +107,16 @@ class GaussianLatent(nn.Module):
         self.dim = dim
 
     def forward(self, batch_size: int) -> torch.Tensor:
+        """Standard normal latent vectors, (batch_size, dim)."""
         return torch.randn(batch_size, self.dim)
 
     @property
     def gaussian_dim(self) -> int:
+        """Standard normal inputs from_gaussian takes: the latent size."""
         return self.dim
 
     def from_gaussian(self, g: torch.Tensor) -> torch.Tensor:
+        """The latent is its Gaussian input."""
         return g
 
 
@@ -132,13 +138,16 @@ class SizeMatchedLatent(nn.Module):
         self.net = nn.Sequential(nn.Linear(noise_dim, hidden), nn.Tanh(), nn.Linear(hidden, dim), nn.Tanh())
 
     def forward(self, batch_size: int) -> torch.Tensor:
+        """Latent vectors for fresh uniform noise, (batch_size, dim)."""
         return self.net(uniform_noise(batch_size, self.noise_dim))
 
     @property
     def gaussian_dim(self) -> int:
+        """Standard normal inputs from_gaussian takes: the noise size."""
         return self.noise_dim
 
     def from_gaussian(self, g: torch.Tensor) -> torch.Tensor:
+        """Latents for standard normal inputs (mapped to uniform noise first)."""
         return self.net(uniform_from_gaussian(g))
 
 
@@ -165,22 +174,27 @@ class PatchQuantumGenerator(nn.Module):
             self.qnode = circuits.probs_qnode(n_qubits, device, shots, diff_method, noise)
 
     def forward(self, batch_size: int) -> torch.Tensor:
+        """Patch probabilities for fresh uniform noise, (batch_size, n_patches * 2**n_qubits)."""
         return self.from_noise(uniform_noise(batch_size, self.n_qubits))
 
     def from_noise(self, noise: torch.Tensor) -> torch.Tensor:
+        """Patch probabilities for given noise in [-1, 1], every patch fed the same noise."""
         angles = torch.arcsin(noise.clamp(-1, 1))
         run = self.simulator.probs if self.executor == "torch" else self.qnode
         return torch.cat([run(angles, w).float() for w in self.weights], dim=1)
 
     @property
     def gaussian_dim(self) -> int:
+        """Standard normal inputs from_gaussian takes: one per qubit."""
         return self.n_qubits
 
     def from_gaussian(self, g: torch.Tensor) -> torch.Tensor:
+        """Patch probabilities for standard normal inputs (mapped to uniform noise first)."""
         return self.from_noise(uniform_from_gaussian(g))
 
 
 def count_parameters(module: nn.Module) -> int:
+    """Number of trainable parameters of a module."""
     return sum(p.numel() for p in module.parameters() if p.requires_grad)
 
 

@@ -126,6 +126,8 @@ class BitPrior(nn.Module, ABC):
         return self._frozen
 
     def forward(self, batch_size: int) -> torch.Tensor:
+        """Latents: sampled bitstrings as ±1 (from the exact distribution, or from the measured pool with
+        shots) followed by `noise_dim` standard normal values."""
         with torch.no_grad():
             if self.shots:
                 index = self.pool[torch.randint(len(self.pool), (batch_size,), device=self.pool.device)]
@@ -138,6 +140,7 @@ class BitPrior(nn.Module, ABC):
 
     @property
     def gaussian_dim(self) -> int:
+        """Standard normal inputs from_gaussian takes: one that picks the bitstring, then the normal values."""
         return 1 + self.noise_dim
 
     def from_gaussian(self, g: torch.Tensor) -> torch.Tensor:
@@ -219,6 +222,7 @@ class BornMachine(BitPrior):
         return self.qnode(start, weights.double()).reshape(-1, 2**self.n_bits)[0].double()
 
     def probabilities(self) -> torch.Tensor:
+        """The circuit's exact Born probabilities of all 2**n bitstrings."""
         return self._probs(self.weights)
 
     def _estimate(self, weights: torch.Tensor) -> torch.Tensor:
@@ -256,10 +260,12 @@ class BernoulliPrior(BitPrior):
         self.logits = nn.Parameter(torch.zeros(n_bits))
 
     def probabilities(self) -> torch.Tensor:
+        """Probabilities of all 2**n bitstrings under independent bits."""
         on = torch.sigmoid(self.logits.double())
         return torch.prod(self.table.double() * on + (1 - self.table.double()) * (1 - on), dim=1)
 
     def fit(self, bits: torch.Tensor, steps: int, lr: float) -> dict:
+        """Set each bit's probability to its share in the target bits (maximum likelihood); no gradient steps."""
         with torch.no_grad():  # the maximum-likelihood marginals; no steps needed
             share = bits.double().mean(0).clamp(1e-4, 1 - 1e-4)
             self.logits.copy_(torch.log(share / (1 - share)))
@@ -288,6 +294,8 @@ class AutoregressivePrior(BitPrior):
         return sum(min(i, band) for i in range(n))
 
     def probabilities(self) -> torch.Tensor:
+        """Probabilities of all 2**n bitstrings: the product of each bit's sigmoid conditional on the earlier bits
+        it is connected to."""
         weights = torch.zeros(self.n_bits, self.n_bits, dtype=torch.float64)
         weights[self.mask.bool()] = self.coupling.double()
         x = self.table.double()

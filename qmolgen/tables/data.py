@@ -42,10 +42,12 @@ class TableData:
     split: dict[str, np.ndarray]
 
     def subset(self, name: str) -> pd.DataFrame:
+        """Rows of one split (train, valid or test), re-indexed."""
         return self.table.iloc[self.split[name]].reset_index(drop=True)
 
 
 def resolve_path(path: str) -> Path:
+    """A shipped dataset's name or a user's file path -> an existing file; raises DataError when missing."""
     if path in SHIPPED:
         return datasets_dir() / SHIPPED[path]
     resolved = Path(path).expanduser()
@@ -183,6 +185,7 @@ def load_metadata(path: str | Path):
 
 
 def columns_metadata(metadata) -> dict[str, dict]:
+    """The column metadata of the single table in an SDV Metadata object."""
     return next(iter(metadata.tables.values())).columns
 
 

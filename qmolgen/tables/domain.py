@@ -172,9 +172,11 @@ class TableDomain(Domain):
 
     @staticmethod
     def spec_from_dict(d: dict) -> dict:
+        """The spec back from spec_dict's output (it is plain data already)."""
         return d
 
     def build_generator(self) -> RowGenerator:
+        """The row generator config['generator']['kind'] names, sized by the fitted row transformer."""
         return build_generator(self.config, self.transformer)
 
     def build_critic(self) -> RowCritic:

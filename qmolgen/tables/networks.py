@@ -33,6 +33,8 @@ class SpanHead(nn.Module):
         self.spans, self.tau, self.choices = spans, tau, choices
 
     def forward(self, raw: torch.Tensor, sample: bool = False) -> torch.Tensor:
+        """Raw decoder outputs -> encoded rows: softmax (or one-hot samples, sample=True) for categories and mode
+        indicators, tanh for numeric values, span by span."""
         out, start = [], 0
         for span in self.spans:
             block = raw[:, start:start + span.size]
@@ -64,6 +66,7 @@ class MLPRowDecoder(nn.Module):
         self.head = SpanHead(spans, tau, choices)
 
     def raw(self, latent: torch.Tensor) -> torch.Tensor:
+        """Latent vectors -> raw outputs before the span head."""
         return self.net(latent)
 
 
@@ -80,9 +83,11 @@ class BornRowDecoder(nn.Module):
 
     @staticmethod
     def probabilities_needed(spans: list[Span]) -> int:
+        """Born probabilities needed: two per numeric value and one per category or mode."""
         return sum(2 if s.activation == "tanh" else s.size for s in spans)
 
     def raw(self, probs: torch.Tensor) -> torch.Tensor:
+        """Patch probabilities -> raw outputs (log-odds for categories, a difference of two for numeric values)."""
         scaled = probs * probs.shape[1]  # a uniform patch gives values near 1, logits near 0
         out, start = [], 0
         for span in self.spans:
@@ -105,10 +110,12 @@ class RowGenerator(nn.Module):
         self.latent, self.decoder = latent, decoder
 
     def forward(self, batch_size: int) -> tuple[torch.Tensor]:
+        """A batch of generated encoded rows (relaxed), as a 1-tuple (the trainer's generator interface)."""
         return (self.decoder.head(self.decoder.raw(self.latent(batch_size))),)
 
     @torch.no_grad()
     def sample(self, batch_size: int) -> torch.Tensor:
+        """A batch of encoded rows with categories sampled as one-hot vectors, for decoding to a table."""
         return self.decoder.head(self.decoder.raw(self.latent(batch_size)), sample=True)
 
 
@@ -127,4 +134,5 @@ class RowCritic(nn.Module):
         self.net = nn.Sequential(*layers, nn.Linear(width, 1))
 
     def forward(self, rows: torch.Tensor) -> torch.Tensor:
+        """Critic scores, one per packed group of `pack` rows."""
         return self.net(rows.reshape(len(rows) // self.pack, -1)).squeeze(-1)

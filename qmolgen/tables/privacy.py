@@ -83,6 +83,8 @@ def copy_metrics(train: pd.DataFrame, synthetic: pd.DataFrame, metadata: dict) -
 
 
 def privacy_metrics(train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame, metadata: dict) -> dict:
+    """Privacy checks of synthetic rows: exact copies of training rows, SDMetrics' DCR overfitting protection
+    (distance to closest record, training against hold-out) and a membership-inference AUC."""
     from sdmetrics.single_table import DCROverfittingProtection
 
     name = next(iter(metadata["tables"]))

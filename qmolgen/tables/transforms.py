@@ -48,6 +48,7 @@ class Span:
 
 
 def decimal_places(values: np.ndarray, most: int = 6) -> int:
+    """Fewest decimal places (at most `most`) that represent every value exactly, for rounding output."""
     for digits in range(most + 1):
         if np.allclose(values, np.round(values, digits), rtol=0, atol=1e-9):
             return digits
@@ -105,6 +106,7 @@ class RowTransformer:
 
     @property
     def spans(self) -> list[Span]:
+        """The encoded row's blocks in order: one per category column, and per numeric column its value and modes."""
         out = []
         for c in self.columns:
             if c["sdtype"] in CATEGORY_SDTYPES:
@@ -119,9 +121,11 @@ class RowTransformer:
 
     @property
     def dim(self) -> int:
+        """Length of an encoded row."""
         return sum(s.size for s in self.spans)
 
     def fit(self, table: pd.DataFrame, columns_metadata: dict[str, dict]) -> "RowTransformer":
+        """Learn each column's encoding from the table and its SDV metadata (categories, modes, ranges)."""
         for name in table.columns:
             sdtype = columns_metadata[name]["sdtype"]
             spec = {"name": name, "sdtype": sdtype}
@@ -173,10 +177,12 @@ class RowTransformer:
                             "stds": np.sqrt(bgm.covariances_).reshape(-1)[valid].tolist()}
 
     def to_dict(self) -> dict:
+        """The fitted transformer as plain data (saved with the model's weights)."""
         return {"max_modes": self.max_modes, "numerical": self.numerical, "columns": self.columns}
 
     @classmethod
     def from_dict(cls, d: dict) -> "RowTransformer":
+        """A fitted transformer back from to_dict's output."""
         transformer = cls(d["max_modes"], d.get("numerical", "modes"))
         transformer.columns = d["columns"]
         return transformer
