@@ -194,19 +194,28 @@ def _sampling_seed(seed: int | None) -> int:
                    "qed, logp, sa, mw, tpsa, similarity, GuacaMol task scores); drawn from the model's own "
                    "distribution by annealed SMC in its latent space, not by rejection.")
 @click.option("--similar-to", metavar="SMILES", help="Molecules: the molecule a `similarity` condition compares with.")
-def generate(source, n, output, seed, force, no_properties, condition, similar_to):
+@click.option("--workers", type=click.IntRange(min=1),
+              help="Molecules: processes that decode and describe the samples (the same output for any number; "
+                   "default: every CPU for 5,000 molecules or more, else 1).")
+def generate(source, n, output, seed, force, no_properties, condition, similar_to, workers):
     """Sample SOURCE: a run folder, a model.pt file, or a recipe name (its shipped pretrained model)."""
     from qmolgen.api import Synthesizer
+    from qmolgen.molecules.parallel import auto_workers
 
     synth = Synthesizer.load(source)
     seed = _sampling_seed(seed)
     options = {"properties": False} if no_properties else {}
     if condition:
         options.update(where=list(condition), similar_to=similar_to)
+    if workers is not None:
+        options["workers"] = workers
     if options and synth.domain != "molecules":
-        used = " and ".join(o for o, given in (("--no-properties", no_properties), ("--condition", condition)) if given)
+        used = " and ".join(o for o, given in (("--no-properties", no_properties), ("--condition", condition),
+                                               ("--workers", workers is not None)) if given)
         raise click.UsageError(f"{used} {'is' if ' and ' not in used else 'are'} for molecule models; {source} is a "
                                f"{synth.domain} model (tables take `qmolgen export --where`)")
+    if synth.domain == "molecules" and not condition:
+        options.setdefault("workers", auto_workers(n))
     samples = synth.sample(n, seed=seed, **options)
     log.info(synth.write_samples(samples, output, force))
 

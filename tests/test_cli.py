@@ -172,3 +172,5 @@ def test_no_properties_is_refused_for_a_model_that_is_not_molecules(tmp_path):
     result = run("generate", "digits", "-n", 4, "-o", tmp_path / "grid.png", "--no-properties")
     assert result.exit_code == 2 and "--no-properties is for molecule models" in result.output
     assert not (tmp_path / "grid.png").exists()
+    workers = run("generate", "digits", "-n", 4, "-o", tmp_path / "grid.png", "--workers", 2)
+    assert workers.exit_code == 2 and "--workers is for molecule models" in workers.output

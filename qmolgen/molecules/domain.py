@@ -230,8 +230,11 @@ class MoleculeDomain(Domain):
         s = self.config["sample"]
         return sample_smiles(generator, n, decode or s["decode"], s["stochastic"])
 
-    def sample(self, generator: GraphGenerator, n: int, properties: bool = True) -> pd.DataFrame:
-        """n molecules as a table (SMILES, validity and, with properties, QED / logP / SA)."""
+    def sample(self, generator: GraphGenerator, n: int, properties: bool = True, workers: int = 1) -> pd.DataFrame:
+        """n molecules as a table (SMILES, validity and, with properties, QED / logP / SA). The graph decoder
+        samples in this process whatever `workers` says (only the LatentGAN decodes in worker processes)."""
+        if workers > 1:
+            log.info("workers: the graph decoder samples in this process")
         return samples_table(self._sample(generator, n), properties)
 
     def write_samples(self, table: pd.DataFrame, path: str | None, force: bool = False) -> str:

@@ -28,6 +28,7 @@ from qmolgen.molecules.latent_gan import (CodeCritic, CodeGenerator, LanguageMod
                                           encode_codes)
 from qmolgen.molecules.metrics import evaluate_smiles, smiles_digest
 from qmolgen.molecules.moses_metrics import moses_report
+from qmolgen.molecules.parallel import decoded_table
 from qmolgen.molecules.pretrain import PretrainSettings, fit_sequence_model
 from qmolgen.molecules.sequence_model import SequenceAutoencoder, SequenceDecoder, sequence_loss
 from qmolgen.molecules.sequences import SequenceData, load_sequences_section
@@ -230,16 +231,28 @@ class SequenceMoleculeDomain(Domain):
         return moses_report(strings, {name: self.data.subset(name) for name in self.data.split}, with_fcd)
 
     def sample(self, generator, n: int, properties: bool = True, where: list[str] | tuple[str, ...] = (),
-               similar_to: str | None = None) -> pd.DataFrame:
+               similar_to: str | None = None, workers: int = 1) -> pd.DataFrame:
         """n molecules (smiles, valid and, with properties, qed, logp, sa). With `where` conditions on molecule
         properties (e.g. ["qed>=0.7", "sa<=3.5"]): n molecules meeting them all, drawn from the model's own
         distribution by annealed SMC in its latent source's input space (molecules/optimize.py); the report is
         logged and kept in `last_conditional_report`, and each conditioned property gets a column.
-        `similar_to` (SMILES) is the molecule a `similarity` condition compares with."""
+        `similar_to` (SMILES) is the molecule a `similarity` condition compares with. `workers` processes decode
+        and describe unconditional LatentGAN samples (molecules/parallel.py; the same table for any number)."""
         if not where:
+            if self.adversarial:
+                with torch.no_grad():
+                    generator.eval()
+                    codes = generator.codes(generator.latent(n))
+                return decoded_table(generator.decoder, self.vocab, codes, self.spec["max_length"], properties,
+                                     workers)
+            if workers > 1:
+                log.info("workers: the language model samples its tokens in this process (its draws are sequential)")
             strings = self.sample_strings(generator, n)
             return samples_table([(canonical_or_none(s), s) for s in strings], properties)
         from qmolgen.molecules.optimize import build_objective, sample_conditioned
+
+        if workers > 1:
+            log.info("workers: conditional sampling runs in this process (its levels are sequential)")
 
         objective, _ = build_objective(constraints=list(where), similar_to=similar_to, need_objective=False)
         conditioned, self.last_conditional_report = sample_conditioned(generator, self, objective, n)
