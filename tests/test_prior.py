@@ -89,6 +89,26 @@ def test_shots_train_from_estimates_and_sample_a_measured_pool():
     assert {tuple(row) for row in samples.tolist()} <= pooled  # only measured bitstrings are drawn
 
 
+
+def test_spsa_estimates_the_gradient_with_three_runs_a_step_and_fits_with_shots():
+    torch.manual_seed(6)
+    bits = correlated_bits(4)
+    target = P.histogram(bits)
+    machine = P.BornMachine(4, 2, diff_method="spsa")  # exact probabilities: only SPSA's own noise
+    P.mmd(machine.probabilities(), target, 4).backward()
+    exact = machine.weights.grad.clone().flatten()
+    total = torch.zeros_like(exact)
+    for _ in range(3000):  # E[slope along Δ · Δ] = the gradient, up to O(c²)
+        assert machine._gradient_step(target) == 3
+        total += machine.weights.grad.flatten()
+    mean = total / 3000
+    assert torch.nn.functional.cosine_similarity(mean, exact, dim=0) > 0.95
+    assert mean.norm() == pytest.approx(float(exact.norm()), rel=0.15)
+    noisy = P.BornMachine(4, 2, shots=500, diff_method="spsa")
+    start = float(P.mmd(noisy.probabilities().detach().double(), target, 4))
+    report = noisy.fit(bits, 300, 0.02)
+    assert report["circuit_runs"] == 300 * 3 + 1 == report["hardware_circuit_runs"]
+    assert report["prior_mmd"] < start / 3
 @pytest.mark.parametrize("kind", ["qcbm", "prior_autoregressive"])
 def test_prior_kinds_train_end_to_end_and_record_the_fit(kind, tmp_path_factory):
     from tests.conftest import TINY_DIGITS, train_tiny

@@ -34,6 +34,7 @@ from qmolgen.quantum.statevector import StatevectorCircuit
 
 PRIOR_KINDS = ("qcbm", "prior_bernoulli", "prior_autoregressive")
 BANDWIDTHS = (0.25, 1.0, 4.0)  # σ² of the Gaussian kernels, in units of squared Hamming distance
+SPSA_PERTURBATION = 0.1  # radians each angle moves in an SPSA step (quantum.diff_method=spsa)
 MAX_TARGET_ROWS = 20_000
 
 
@@ -195,7 +196,7 @@ class BornMachine(BitPrior):
                  executor: str = "torch", device: str = "default.qubit", diff_method: str = "best",
                  noise: dict | None = None):
         super().__init__(n_qubits, noise_dim, shots)
-        self.n_layers = n_layers
+        self.n_layers, self.diff_method = n_layers, diff_method
         self.weights = nn.Parameter(torch.rand(*circuits.weight_shapes(n_qubits, n_layers)) * 2 * math.pi)
         # Probabilities are computed analytically (torch statevector, or a PennyLane device, e.g. default.mixed
         # with quantum.noise); shots are simulated by sampling them, so one code path serves every device.
@@ -207,11 +208,16 @@ class BornMachine(BitPrior):
         else:
             self.qnode = circuits.probs_qnode(n_qubits, device, None, diff_method, noise)
 
+    def runs_per_step(self) -> int:
+        """Circuit runs one fitting step takes on a device: the estimate itself and its gradient rule's shifted
+        runs (parameter shift: 2 per angle; SPSA: 2 whatever the angle count)."""
+        return 1 + (2 if self.diff_method == "spsa" else 2 * self.weights.numel())
+
     def hardware_estimate(self, steps: int, shots_per_second: float = 1000.0) -> dict:
-        """What this fit would cost on a device: parameter-shift needs 1 + 2 P circuit runs a step (P angles), each
-        of `shots` shots (1,000 when exact), plus one final measurement, at a stated shot rate."""
+        """What this fit would cost on a device: runs_per_step circuit runs a step, each of `shots` shots (1,000
+        when exact), plus one final measurement, at a stated shot rate."""
         shots = self.shots or 1000
-        runs = steps * (1 + 2 * self.weights.numel()) + 1
+        runs = steps * self.runs_per_step() + 1
         return {"hardware_circuit_runs": runs, "hardware_shots": runs * shots,
                 "hardware_hours_at_1k_shots_per_s": round(runs * shots / shots_per_second / 3600, 2)}
 
@@ -234,6 +240,8 @@ class BornMachine(BitPrior):
         return counts.double() / self.shots
 
     def _gradient_step(self, target: torch.Tensor) -> int:
+        if self.diff_method == "spsa":
+            return self._spsa_step(target)
         if not self.shots:  # exact simulation: backpropagation gives the parameter-shift gradient exactly
             super()._gradient_step(target)
             return 1  # one simulated run (hardware would need 1 + 2 P: see hardware_estimate)
@@ -241,7 +249,7 @@ class BornMachine(BitPrior):
         with torch.no_grad():
             weights = self.weights.detach()
             p = self._estimate(weights)
-            d_loss = sum(2 * kernel_apply(p - target, self.n_bits, s) for s in BANDWIDTHS) / len(BANDWIDTHS)
+            d_loss = self._mmd_slope(p, target)
             grad = torch.zeros_like(weights)
             for k in range(weights.numel()):
                 shift = torch.zeros(weights.numel(), dtype=weights.dtype)
@@ -250,6 +258,24 @@ class BornMachine(BitPrior):
                 grad.view(-1)[k] = (d_loss * (self._estimate(weights + shift) - self._estimate(weights - shift))).sum() / 2
         self.weights.grad = grad
         return 1 + 2 * weights.numel()
+
+    def _mmd_slope(self, p: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """d MMD² / d p at the (estimated) probabilities p: the chain rule's first factor."""
+        return sum(2 * kernel_apply(p - target, self.n_bits, s) for s in BANDWIDTHS) / len(BANDWIDTHS)
+
+    def _spsa_step(self, target: torch.Tensor) -> int:
+        """Simultaneous perturbation (Spall 1992): all angles shifted at once by ±c along a random ±1 direction Δ;
+        the slope along Δ, from two (shot) estimates, times Δ estimates the gradient. 3 runs a step for any number
+        of angles, where parameter shift takes 1 + 2 P; noisier, so it needs more steps."""
+        with torch.no_grad():
+            weights = self.weights.detach()
+            direction = torch.randint(0, 2, weights.shape, dtype=torch.int64).to(weights.dtype) * 2 - 1
+            d_loss = self._mmd_slope(self._estimate(weights), target)
+            c = SPSA_PERTURBATION
+            slope = (d_loss * (self._estimate(weights + c * direction) - self._estimate(weights - c * direction))
+                     ).sum() / (2 * c)
+        self.weights.grad = slope * direction
+        return 3
 
 
 class BernoulliPrior(BitPrior):
