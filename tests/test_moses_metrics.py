@@ -40,6 +40,10 @@ def test_nearest_similarity_matches_rdkit_tanimoto():
     got = nearest_similarity(fingerprints(mols[:2]), fingerprints(mols[2:]))
     assert got == pytest.approx(expected, abs=1e-6)
     assert nearest_similarity(fingerprints(mols), fingerprints(mols)) == pytest.approx(np.ones(5))
+    # packed references, read in blocks smaller than the sets, give the same values
+    packed = np.packbits(fingerprints(mols[2:]), axis=1)
+    assert nearest_similarity(fingerprints(mols[:2]), packed, packed=True, block=1, reference_block=2) == \
+        pytest.approx(expected, abs=1e-6)
 
 
 def test_cosine_similarity_fragments_scaffolds_and_unique_at_k():

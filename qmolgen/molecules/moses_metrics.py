@@ -85,17 +85,25 @@ def cosine_similarity(a: Counter, b: Counter) -> float | None:
     return float(va @ vb / np.linalg.norm(va) / np.linalg.norm(vb))
 
 
-def nearest_similarity(generated: np.ndarray, reference: np.ndarray, block: int = 2048) -> np.ndarray:
-    """For each generated fingerprint, its highest Tanimoto similarity to any reference fingerprint."""
-    ref = torch.from_numpy(reference).float()
-    ref_bits = ref.sum(1)
+def nearest_similarity(generated: np.ndarray, reference: np.ndarray, packed: bool = False, block: int = 2048,
+                       reference_block: int = 8192) -> np.ndarray:
+    """For each generated fingerprint, its highest Tanimoto similarity to any reference fingerprint.
+
+    `reference` holds 0/1 bits, (M, 1024) uint8, or with packed=True the same packed 8 to a byte (np.packbits):
+    it is unpacked and converted a block at a time, so memory stays at a few (block x reference_block) float
+    matrices whatever M is (MOSES's test set: 176,074 molecules, 721 MB as one float matrix)."""
     best = []
     for start in range(0, len(generated), block):
         gen = torch.from_numpy(generated[start:start + block]).float()
+        gen_bits = gen.sum(1, keepdim=True)
         top = torch.zeros(len(gen))
-        for r in range(0, len(ref), 50_000):  # bounded memory: (block x 50,000) floats at a time
-            inter = gen @ ref[r:r + 50_000].T
-            union = gen.sum(1, keepdim=True) + ref_bits[None, r:r + 50_000] - inter
+        for r in range(0, len(reference), reference_block):
+            part = reference[r:r + reference_block]
+            part = np.unpackbits(part, axis=1)[:, :generated.shape[1]] if packed else part
+            ref = torch.from_numpy(np.ascontiguousarray(part)).float()
+            inter = gen @ ref.T
+            union = gen_bits + ref.sum(1)[None, :] - inter
+            # two empty fingerprints count as identical (similarity 1), as RDKit's Tanimoto does
             sim = torch.where(union > 0, inter / union.clamp_min(1), torch.ones_like(inter))
             top = torch.maximum(top, sim.max(1).values)
         best.append(top)
@@ -117,7 +125,7 @@ class ReferenceStats:
                    "frag_keys": np.array(list(frags)), "frag_counts": np.array(list(frags.values())),
                    "scaff_keys": np.array(list(scaffs)), "scaff_counts": np.array(list(scaffs.values()))}
             cache.store(name, **hit)
-        self.fingerprints = np.unpackbits(hit["fingerprints"], axis=1)[:, :1024]
+        self.packed_fingerprints = hit["fingerprints"]  # 8 bits a byte: 22 MB for MOSES's test set, not 180
         self.fragments = Counter(dict(zip(map(str, hit["frag_keys"]), map(int, hit["frag_counts"]))))
         self.scaffolds = Counter(dict(zip(map(str, hit["scaff_keys"]), map(int, hit["scaff_counts"]))))
 
@@ -134,7 +142,7 @@ def moses_metrics(valid: list[str], reference: ReferenceStats, suffix: str) -> d
     mols = [Chem.MolFromSmiles(s) for s in valid]
     if not mols:
         return {f"snn{suffix}": None, f"frag{suffix}": None, f"scaff{suffix}": None}
-    snn = float(nearest_similarity(fingerprints(mols), reference.fingerprints).mean())
+    snn = float(nearest_similarity(fingerprints(mols), reference.packed_fingerprints, packed=True).mean())
     frags = Counter(f for m in mols for f in fragments(m))
     scaffs = Counter(s for s in map(scaffold, mols) if s)
     return {f"snn{suffix}": snn, f"frag{suffix}": cosine_similarity(frags, reference.fragments),
