@@ -252,7 +252,8 @@ class Synthesizer:
             scorer: a CSV path of SMILES with measured values; trains the `scorer` property (a random forest on
                 Morgan fingerprints; its cross-validated error is in the report).
             optimizer: "cmaes", "ga" or "random" (prior draws: the baseline). space: "latent" (the latent
-                source's inputs) or "code" (the autoencoder's code space).
+                source's inputs), "code" (the autoencoder's code space) or "circuit" (hybrid / qcbm models: the
+                circuit's angles, fine-tuned on the objective; each setting is scored by the mean of 10 molecules).
             budget: molecules decoded and scored in all. n: molecules returned.
         Returns:
             (DataFrame of rank, smiles, score, each property, passes_filters; best first, constraints met) and the

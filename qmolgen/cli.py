@@ -233,8 +233,9 @@ def generate(source, n, output, seed, force, no_properties, condition, similar_t
 @click.option("--scorer-column", help="The value column of --scorer (default: its only numeric column).")
 @click.option("--optimizer", type=click.Choice(["cmaes", "ga", "random"]), default="cmaes", show_default=True,
               help="CMA-ES, a latent genetic algorithm, or prior draws (the no-optimisation baseline).")
-@click.option("--space", type=click.Choice(["latent", "code"]), default="latent", show_default=True,
-              help="Search the latent source's inputs (the model's own distribution) or the autoencoder's codes.")
+@click.option("--space", type=click.Choice(["latent", "code", "circuit"]), default="latent", show_default=True,
+              help="Search the latent source's inputs (the model's own distribution), the autoencoder's codes, or "
+                   "(hybrid / qcbm models) the circuit's angles, each setting scored by 10 molecules it generates.")
 @click.option("--budget", type=click.IntRange(min=1), default=5000, show_default=True,
               help="Molecules decoded and scored in all.")
 @click.option("-n", "--num", "n", type=click.IntRange(min=1), default=100, show_default=True,

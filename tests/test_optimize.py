@@ -18,6 +18,7 @@ from qmolgen.molecules import guacamol
 from qmolgen.molecules.latent_search import OPTIMIZERS, search
 from qmolgen.molecules.objectives import INVALID_FITNESS, Objective
 from qmolgen.molecules.surrogate import fit_surrogate
+from qmolgen.quantum.latent import GaussianLatent
 
 ALKANES = ["C" * k for k in range(1, 25)]
 
@@ -164,6 +165,29 @@ def test_random_search_is_the_baseline_and_budget_is_checked():
     assert search(AlkaneSpace(), objective, "random", budget=10, batch=30).calls == 10  # a partial last step
     with pytest.raises(ConfigError, match="budget and batch"):
         search(AlkaneSpace(), objective, "random", budget=0)
+
+
+def test_circuit_space_scores_settings_by_their_molecules_and_leaves_the_model_as_trained(trained_sequence):
+    from qmolgen.model import GenerativeModel
+    from qmolgen.molecules.latent_search import SAMPLES_PER_CIRCUIT, MoleculeSpace
+
+    model = GenerativeModel.load(trained_sequence)
+    trained = model.generator.latent.weights.detach().clone()
+    space = MoleculeSpace(model.generator, model.domain, "circuit")
+    assert space.dim == trained.numel() == 16 and space.samples_per_point == SAMPLES_PER_CIRCUIT == 10
+    torch.manual_seed(0)
+    unchanged = space.decode(torch.zeros(1, 16))
+    torch.manual_seed(0)
+    with torch.no_grad():
+        direct = model.domain.sample_strings(model.generator, 10)
+    assert unchanged == direct  # the zero point is the trained circuit
+    found = search(space, Objective.parse(["qed"]), "cmaes", budget=205, batch=4, seed=0)
+    assert found.calls == 200  # whole settings of 10 molecules: 5 steps of 4, the 21st setting does not fit
+    assert torch.equal(model.generator.latent.weights, trained)
+    classical = GenerativeModel.load(trained_sequence)
+    classical.generator.latent = GaussianLatent(8)
+    with pytest.raises(ConfigError, match="has none"):
+        MoleculeSpace(classical.generator, classical.domain, "circuit")
 
 
 # -- on the shipped drug-like model ------------------------------------------------------------------------------

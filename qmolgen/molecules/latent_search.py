@@ -10,6 +10,10 @@ search over standard normal inputs xi:
     space "code"    xi -> tanh(mu + sd * xi) in the autoencoder's code space (mu, sd fitted to the
                     generator's own codes in atanh space) -> the same decoder. Bypasses the generator: the
                     classical reference the latent spaces are measured against.
+    space "circuit" (hybrid and qcbm models) xi -> the circuit's angles w0 + 0.1 xi: the generator itself is
+                    fine-tuned on the reward. A point is a distribution, not a molecule: it is scored by the mean
+                    fitness of `samples_per_point` molecules drawn from the generator with those angles (every one
+                    counts as a scoring call and joins the molecules seen), an evolution-strategies policy search.
 
 Optimisers (all ask for a batch of inputs and are told their fitness; the loop keeps every molecule seen):
 
@@ -36,7 +40,9 @@ import torch
 from qmolgen.errors import ConfigError
 from qmolgen.molecules.latent_gan import decode_codes
 
-SPACES = ("latent", "code")
+SPACES = ("latent", "code", "circuit")
+CIRCUIT_STEP = 0.1  # radians one unit of a circuit-space point moves each angle
+SAMPLES_PER_CIRCUIT = 10  # molecules drawn to score one setting of the circuit
 OPTIMIZERS = ("cmaes", "ga", "random")
 REFERENCE_CODES = 2000
 
@@ -60,8 +66,16 @@ class MoleculeSpace:
                               "would not steer the molecules")
         self.generator, self.vocab, self.max_length = generator.eval(), domain.vocab, domain.spec["max_length"]
         self.space, self.kind = space, domain.config["generator"]["kind"]
+        self.samples_per_point = 1
         if space == "latent":
             self.dim = generator.latent.gaussian_dim
+        elif space == "circuit":
+            circuit = getattr(generator.latent, "weights", None)
+            if not isinstance(circuit, torch.Tensor):
+                raise ConfigError(f"space=circuit fine-tunes a circuit's angles; this model's latent source "
+                                  f"({self.kind}) has none (use a hybrid or qcbm model, or space=latent / code)")
+            self.start = circuit.detach().clone()
+            self.dim, self.samples_per_point = circuit.numel(), SAMPLES_PER_CIRCUIT
         else:
             with torch.no_grad():
                 codes = generator.codes(generator.latent(REFERENCE_CODES))
@@ -79,8 +93,29 @@ class MoleculeSpace:
         return torch.tanh(self.mu + self.sd * xi)
 
     def decode(self, xi: torch.Tensor) -> list[str]:
-        """One SMILES string per input row (possibly empty or invalid: the objective scores those)."""
+        """samples_per_point SMILES strings per input row, row by row (possibly empty or invalid: the objective
+        scores those)."""
+        if self.space == "circuit":
+            return [s for point in xi.float() for s in self._sample_with_angles(point)]
         return decode_codes(self.generator.decoder, self.vocab, self.codes(xi.float()), self.max_length)
+
+    @torch.no_grad()
+    def _sample_with_angles(self, point: torch.Tensor) -> list[str]:
+        """Molecules from the generator with its circuit's angles set to start + CIRCUIT_STEP * point; the model is
+        restored afterwards (angles, and a Born machine's measured pool), so the search leaves it as trained."""
+        source = self.generator.latent
+        saved = {k: v.clone() for k, v in source.state_dict().items()}
+        born = hasattr(source, "remeasure")  # a Born machine: its distribution and shot pool follow the angles
+        try:
+            source.weights.copy_(self.start + CIRCUIT_STEP * point.view_as(self.start))
+            if born:
+                source.remeasure()
+            codes = self.generator.codes(source(self.samples_per_point))
+            return decode_codes(self.generator.decoder, self.vocab, codes, self.max_length)
+        finally:
+            source.load_state_dict(saved)
+            if born:
+                source.remeasure(draw_pool=False)
 
 
 class RandomSearch:
@@ -196,13 +231,14 @@ def search(space: MoleculeSpace, objective, optimizer: str = "cmaes", budget: in
     seen: dict[str, dict] = {}
     calls, valid, best, history = 0, 0, -math.inf, []
     start = time.perf_counter()
-    while calls < budget:
+    per_point = getattr(space, "samples_per_point", 1)  # molecules a point stands for (circuit space: 10)
+    while budget - calls >= per_point:  # (a circuit setting costs samples_per_point calls: whole settings only)
         asked = opt.ask()
-        x = asked[:budget - calls]  # the last step scores only what the budget has left
+        x = asked[:(budget - calls) // per_point]  # the last step scores only what the budget has left
         scored = objective.score(space.decode(torch.from_numpy(x)))
-        if len(x) == len(asked):
-            opt.tell(x, scored["fitness"].to_numpy())
-        calls += len(x)
+        if len(x) == len(asked):  # a point's fitness: its molecule's, or the mean of its molecules' (circuit)
+            opt.tell(x, scored["fitness"].to_numpy().reshape(len(x), per_point).mean(1))
+        calls += len(scored)
         valid += int(scored["valid"].sum())
         for row in scored[scored["valid"]].to_dict("records"):
             seen.setdefault(row["canonical"], row)

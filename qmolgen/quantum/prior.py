@@ -117,6 +117,13 @@ class BitPrior(nn.Module, ABC):
             p.requires_grad_(False)
         self._frozen = None
 
+    def remeasure(self, draw_pool: bool = True) -> None:
+        """After the fitted parameters were changed (circuit fine-tuning, molecules/latent_search.py): recompute the
+        distribution sampled, and with shots (draw_pool) measure a new pool from it, as a device would."""
+        self._frozen = None
+        if self.shots and draw_pool:
+            self.pool = torch.multinomial(self.distribution(), self.shots, replacement=True)
+
     def distribution(self) -> torch.Tensor:
         """The distribution the prior samples: computed once after freezing (a noisy device's simulation is slow),
         every time before (while it is being fitted)."""
