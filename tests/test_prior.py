@@ -90,6 +90,7 @@ def test_shots_train_from_estimates_and_sample_a_measured_pool():
 
 
 
+@pytest.mark.slow
 def test_spsa_estimates_the_gradient_with_three_runs_a_step_and_fits_with_shots():
     torch.manual_seed(6)
     bits = correlated_bits(4)

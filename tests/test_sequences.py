@@ -123,6 +123,7 @@ def test_trained_latent_gan_decides_the_molecule_by_its_latent(trained_sequence)
     assert torch.allclose(codes, codes[0].expand(20, -1))
 
 
+@pytest.mark.slow
 def test_worker_processes_give_the_same_molecules_in_the_same_order(trained_sequence):
     """2,500 samples are three shares of codes: decoded and described by two forked workers, the table equals the
     one this process makes from the same seed, row for row (greedy decoding is deterministic)."""
