@@ -53,7 +53,7 @@ class MoleculeSpace:
     Args:
         generator, domain: a trained molecule model's (GenerativeModel.generator / .domain); the domain must be
             the sequence-decoded one (generator.decoder=sequence).
-        space: "latent" or "code".
+        space: "latent", "code" or "circuit" (a hybrid or qcbm model: its circuit's angles).
     """
 
     def __init__(self, generator, domain, space: str = "latent"):
