@@ -84,7 +84,7 @@ def trained_digits(tmp_path_factory):
 
 
 TINY_CREDIT = ["train.epochs=2", "train.steps_per_epoch=5", "train.batch_size=100", "evaluate.epoch_samples=200",
-               "evaluate.final_samples=300", "generator.decoder_hidden=[32]", "critic.hidden=[32]",
+               "evaluate.final_samples=150", "generator.decoder_hidden=[32]", "critic.hidden=[32]",
                "quantum.n_qubits=4", "quantum.n_layers=2", "seed=3"]
 
 

@@ -51,6 +51,7 @@ def test_unfitted_synthesizer_refuses_to_sample_save_or_evaluate(tmp_path):
     assert not (tmp_path / "m.pt").exists()
 
 
+@pytest.mark.slow
 def test_images_in_memory_fit_sample_evaluate_save_load(tmp_path):
     images = digits_images()
     synth = Synthesizer.from_recipe("digits", **settings(TINY_DIGITS)).fit(images)
@@ -71,6 +72,7 @@ def test_images_in_memory_fit_sample_evaluate_save_load(tmp_path):
     np.testing.assert_array_equal(again.sample(300, seed=5), samples)
 
 
+@pytest.mark.slow
 def test_own_images_from_a_npy_file_train_and_are_split(tmp_path):
     images = digits_images()[:200]
     np.save(tmp_path / "mine.npy", images)

@@ -13,6 +13,7 @@ def sampling(*args):
     return subprocess.run([sys.executable, str(SCRIPT), *map(str, args)], capture_output=True, text=True)
 
 
+@pytest.mark.slow
 def test_sampling_ablation_scores_every_way_and_summarises_them(trained):
     done = sampling(trained, "--samples", 40, "--no-fcd")
     assert done.returncode == 0, done.stderr
@@ -29,6 +30,7 @@ def test_sampling_ablation_explains_bad_input(tmp_path):
     assert zero.returncode == 2 and "--samples" in zero.stderr and "must be a whole number >= 1" in zero.stderr
 
 
+@pytest.mark.slow
 def test_shot_sampling_benchmark_prints_every_sampler_against_pennylane():
     script = SCRIPT.parent / "shot_sampling.py"
     done = subprocess.run([sys.executable, str(script), "--qubits", "3", "--layers", "1", "--shots", "2000",

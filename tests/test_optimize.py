@@ -167,6 +167,7 @@ def test_random_search_is_the_baseline_and_budget_is_checked():
         search(AlkaneSpace(), objective, "random", budget=0)
 
 
+@pytest.mark.slow
 def test_circuit_space_scores_settings_by_their_molecules_and_leaves_the_model_as_trained(trained_sequence):
     from qmolgen.model import GenerativeModel
     from qmolgen.molecules.latent_search import SAMPLES_PER_CIRCUIT, MoleculeSpace

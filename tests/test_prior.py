@@ -46,6 +46,7 @@ def correlated_bits(n=6, rows=4000):
     return first.expand(rows, n) ^ noise
 
 
+@pytest.mark.slow
 def test_bernoulli_matches_marginals_and_richer_priors_fit_correlations_better():
     bits = correlated_bits()
     target = P.histogram(bits)

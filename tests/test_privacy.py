@@ -46,6 +46,7 @@ def test_per_row_gradients_match_autograd_row_by_row():
     assert out["batch_rows"] == 5 and out["gp"] >= 0
 
 
+@pytest.mark.slow
 def test_noise_is_calibrated_to_the_target_and_the_accountant_agrees():
     critic = RowCritic(4, [8])
     private = PrivateCritic(PrivacySettings(dp=True, epsilon=3.0), critic, n_rows=2000, batch_size=100,
@@ -95,6 +96,7 @@ def test_credit_dp_run_reports_what_it_spent(tmp_path_factory):
     assert final["quality"] == pytest.approx((final["column_shapes"] + final["column_pair_trends"]) / 2, abs=1e-6)
 
 
+@pytest.mark.slow
 def test_a_private_run_resumed_from_its_checkpoint_ends_as_an_uninterrupted_one(tmp_path):
     from qmolgen.quantum.latent import GaussianLatent
     from qmolgen.runs import TRAINING_FORMAT, load_checkpoint, save_checkpoint

