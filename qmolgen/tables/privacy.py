@@ -71,15 +71,46 @@ def membership_inference_auc(train: pd.DataFrame, holdout: pd.DataFrame, synthet
     return float(roc_auc_score(labels, -np.r_[distances[0], distances[1]]))
 
 
+def new_row_synthesis(real: pd.DataFrame, synthetic: pd.DataFrame, columns: dict, tolerance: float = 0.01,
+                      block: int = 256) -> float:
+    """Share of synthetic rows that match no real row: SDMetrics' NewRowSynthesis, computed as array comparisons.
+
+    The rule is SDMetrics' own: a real row matches when every category is equal and every number (datetimes
+    as nanosecond stamps) lies within tolerance x |the synthetic value| of it, a missing synthetic value
+    matching only a missing real one; other columns (ids, text) are ignored. SDMetrics runs one pandas query
+    per synthetic row (17 ms each: 90 s for 5,000 rows); this compares blocks of rows at once and gives the
+    same count (tests/test_tables.py holds it to SDMetrics)."""
+    from qmolgen.tables.transforms import to_numbers
+
+    numbers, categories = [], []
+    for name, spec in columns.items():
+        if spec["sdtype"] in ("numerical", "datetime"):
+            numbers.append((to_numbers(real[name], spec["sdtype"], spec.get("datetime_format")).to_numpy(float),
+                            to_numbers(synthetic[name], spec["sdtype"], spec.get("datetime_format")).to_numpy(float)))
+        elif spec["sdtype"] in CATEGORY_SDTYPES:
+            codes, _ = pd.factorize(pd.concat([real[name], synthetic[name]], ignore_index=True).astype(object))
+            categories.append((codes[:len(real)], codes[len(real):]))  # missing is -1 in both: it matches only itself
+    if not numbers and not categories:
+        raise ValueError("new_row_synthesis needs at least one numerical, datetime or categorical column")
+    new = 0
+    for start in range(0, len(synthetic), block):
+        stop = min(start + block, len(synthetic))
+        match = np.ones((stop - start, len(real)), dtype=bool)
+        for real_codes, synthetic_codes in categories:
+            match &= synthetic_codes[start:stop, None] == real_codes[None, :]
+        for real_values, synthetic_values in numbers:
+            values = synthetic_values[start:stop, None]
+            close = np.abs(real_values[None, :] - values) <= np.abs(tolerance * values)
+            match &= np.where(np.isnan(values), np.isnan(real_values)[None, :], close)
+        new += int((~match.any(axis=1)).sum())
+    return new / len(synthetic)
+
+
 def copy_metrics(train: pd.DataFrame, synthetic: pd.DataFrame, metadata: dict) -> dict:
     """The privacy metrics that need no hold-out: new_row_synthesis and exact_copies."""
-    from sdmetrics.single_table import NewRowSynthesis
-
-    name = next(iter(metadata["tables"]))
-    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
-        warnings.simplefilter("ignore")
-        new_rows = NewRowSynthesis.compute(train, synthetic, metadata, name)
-    return {"new_row_synthesis": float(new_rows), "exact_copies": exact_copies(train, synthetic)}
+    columns = metadata["tables"][next(iter(metadata["tables"]))]["columns"]
+    return {"new_row_synthesis": new_row_synthesis(train, synthetic, columns),
+            "exact_copies": exact_copies(train, synthetic)}
 
 
 def privacy_metrics(train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame, metadata: dict) -> dict:

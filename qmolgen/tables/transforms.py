@@ -63,7 +63,7 @@ def time_unit(stamps: np.ndarray) -> float:
     return 1.0
 
 
-def _to_numbers(values: pd.Series, sdtype: str, fmt: str | None) -> pd.Series:
+def to_numbers(values: pd.Series, sdtype: str, fmt: str | None) -> pd.Series:
     """Numbers as floats; datetimes as nanosecond timestamps (missing or unparsable: NaN)."""
     if sdtype != "datetime":
         return values.astype(float)
@@ -137,7 +137,7 @@ class RowTransformer:
                     "int" if pd.api.types.is_integer_dtype(values) else "str")
             elif sdtype in ("numerical", "datetime"):
                 spec["format"] = columns_metadata[name].get("datetime_format")
-                numbers = _to_numbers(table[name], sdtype, spec["format"])
+                numbers = to_numbers(table[name], sdtype, spec["format"])
                 present = numbers.dropna().to_numpy()
                 # Missing entries are marked by their own span; the normaliser sees them as the most common value.
                 fill = float(pd.Series(present).mode().iloc[0])
@@ -204,7 +204,7 @@ class RowTransformer:
                                     f"{sorted(values[codes.isna()].unique())[:5]}")
                 blocks.append(np.eye(len(index), dtype=np.float32)[codes.to_numpy(dtype=int)])
             elif c["sdtype"] in ("numerical", "datetime"):
-                numbers = _to_numbers(table[name], c["sdtype"], c["format"])
+                numbers = to_numbers(table[name], c["sdtype"], c["format"])
                 if c["has_missing"]:
                     missing = numbers.isna().to_numpy()
                     blocks.append(np.stack([~missing, missing], axis=1).astype(np.float32))
