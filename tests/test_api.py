@@ -109,6 +109,7 @@ def test_table_from_a_dataframe_keeps_a_resumable_run_folder(tmp_path):
         Synthesizer.from_recipe("credit").fit([[1, 2]])
 
 
+@pytest.mark.heavy
 @pytest.mark.slow
 def test_smiles_list_trains_the_sequence_model_and_bad_entries_are_named(small_smi):
     smiles = small_smi.read_text().split()

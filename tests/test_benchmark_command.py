@@ -62,6 +62,7 @@ def test_the_claim_is_judged_by_the_means_against_the_seed_spread():
                                             "vs size_matched: better on 0, within the spread on 1, worse on 1 of 2 axes")
 
 
+@pytest.mark.heavy
 @pytest.mark.slow
 def test_a_sweep_records_a_failed_run_goes_on_and_resumes_without_redoing_finished_ones(tmp_path):
     """The first sweep runs both cells at once (--jobs 2), the second one at a time."""
@@ -86,6 +87,7 @@ def test_a_sweep_records_a_failed_run_goes_on_and_resumes_without_redoing_finish
         assert (tmp_path / f"digits_{chart}.png").stat().st_size > 1000
 
 
+@pytest.mark.heavy
 @pytest.mark.slow
 def test_quick_benchmark_of_every_recipe_runs_end_to_end(tmp_path):
     """`qmolgen benchmark all --quick`: every model and peer of every recipe, one seed, a few minutes."""
@@ -139,6 +141,7 @@ def test_models_outside_the_recipe_are_refused_by_name(tmp_path):
     assert not any(tmp_path.iterdir())
 
 
+@pytest.mark.heavy
 @pytest.mark.slow
 def test_a_dp_benchmark_compares_dp_sgd_with_mst_at_one_epsilon(tmp_path):
     from click.testing import CliRunner
@@ -178,6 +181,7 @@ def test_a_grid_multiplies_the_models_and_names_each_point():
         grid_points(["a.b=1", "a.b=2"])
 
 
+@pytest.mark.heavy
 @pytest.mark.slow
 def test_the_ray_backend_runs_a_grid_records_a_failure_and_resumes(tmp_path):
     """`qmolgen benchmark credit --quick --seeds 1 --backend ray` on a local Ray instance (a few models)."""

@@ -22,6 +22,7 @@ def test_sampling_ablation_scores_every_way_and_summarises_them(trained):
     assert any("one latent for all" in line for line in table)
 
 
+@pytest.mark.heavy
 @pytest.mark.slow
 def test_sampling_ablation_explains_bad_input(tmp_path):
     missing = sampling(tmp_path / "no-such-run", "--no-fcd")
@@ -30,6 +31,7 @@ def test_sampling_ablation_explains_bad_input(tmp_path):
     assert zero.returncode == 2 and "--samples" in zero.stderr and "must be a whole number >= 1" in zero.stderr
 
 
+@pytest.mark.heavy
 @pytest.mark.slow
 def test_shot_sampling_benchmark_prints_every_sampler_against_pennylane():
     script = SCRIPT.parent / "shot_sampling.py"

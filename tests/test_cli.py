@@ -136,6 +136,7 @@ def test_shipped_pretrained_graph_model_is_more_valid_than_its_untrained_generat
     assert table[table.valid].smiles.nunique() > 0.9 * table.valid.sum()
 
 
+@pytest.mark.heavy
 @pytest.mark.slow
 def test_shipped_qm9_model_beats_its_own_untrained_generator(tmp_path):
     """The shipped LatentGAN: 1,000 molecules at FCD < 5 against the QM9 test split and > 900 distinct.

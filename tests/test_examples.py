@@ -13,6 +13,7 @@ def test_there_is_an_example_for_each_domain():
     assert {p.stem for p in EXAMPLES} >= {"molecules", "images", "tables"}
 
 
+@pytest.mark.heavy
 @pytest.mark.slow
 @pytest.mark.parametrize("script", EXAMPLES, ids=lambda p: p.stem)
 def test_example_runs(script, tmp_path):

@@ -77,6 +77,7 @@ def test_mst_keeps_the_dependence_at_a_large_epsilon():
     assert report["epsilon"] == 50.0 and report["rho"] == pytest.approx(zcdp_rho(50.0, 1e-5))
 
 
+@pytest.mark.heavy
 @pytest.mark.slow
 def test_aim_measures_pairs_and_keeps_the_dependence():
     table = correlated_table()
@@ -95,6 +96,7 @@ def test_an_unknown_privacy_mechanism_is_refused():
         privacy_settings({"dp": True, "mechanism": "laplace"})
 
 
+@pytest.mark.heavy
 @pytest.mark.slow
 def test_a_table_gan_trains_on_the_rows_mst_releases(tmp_path):
     import json

@@ -36,6 +36,7 @@ def test_nothing_to_evaluate_is_an_error():
         evaluate_smiles([])
 
 
+@pytest.mark.heavy
 @pytest.mark.slow
 def test_fcd_is_near_zero_for_the_same_set_and_large_for_a_different_one(small_smi):
     smiles = small_smi.read_text().split()

@@ -209,6 +209,7 @@ def test_optimize_command_on_the_shipped_moses_model(tmp_path):
     assert result.exit_code == 1 and "decides the molecule" in result.output
 
 
+@pytest.mark.heavy
 @pytest.mark.slow
 def test_conditional_generation_meets_a_rare_condition(tmp_path):
     from qmolgen.api import Synthesizer
