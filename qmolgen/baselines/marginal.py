@@ -286,6 +286,7 @@ def aim(data, rho: float, rows: int, rng: np.random.Generator, max_model_mb: flo
     much, until rho is spent; candidate cliques are capped so the junction tree stays within max_model_mb."""
     import itertools
 
+    import jax
     from mbi.junction_tree import hypothetical_model_size
 
     domain = data.domain
@@ -319,6 +320,10 @@ def aim(data, rho: float, rows: int, rng: np.random.Generator, max_model_mb: flo
         after = np.asarray(model.project(clique).datavector())
         if np.abs(after - before).sum() <= math.sqrt(2 / math.pi) * sigma * domain.size(clique):
             sigma, epsilon = sigma / 2, epsilon * 2  # the model already knew this marginal: spend more per round
+        # Every round's new cliques are new shapes that JAX compiles afresh and would keep: each compiled function
+        # holds memory maps, and at epsilon 10 (hundreds of rounds) the process ran into the kernel's limit of
+        # 65,530 maps and died mid-fit ("LLVM compilation error: Cannot allocate memory"). Drop them each round.
+        jax.clear_caches()
     return model.synthetic_data(rows), {"cliques": chosen, "rounds": len(chosen)}
 
 
