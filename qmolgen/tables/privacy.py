@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from qmolgen.tables.data import CATEGORY_SDTYPES
+from qmolgen.tables.transforms import to_numbers
 
 
 def distance_features(table: pd.DataFrame, reference: pd.DataFrame, columns: dict) -> np.ndarray:
@@ -78,10 +79,8 @@ def new_row_synthesis(real: pd.DataFrame, synthetic: pd.DataFrame, columns: dict
     The rule is SDMetrics' own: a real row matches when every category is equal and every number (datetimes
     as nanosecond stamps) lies within tolerance x |the synthetic value| of it, a missing synthetic value
     matching only a missing real one; other columns (ids, text) are ignored. SDMetrics runs one pandas query
-    per synthetic row (17 ms each: 90 s for 5,000 rows); this compares blocks of rows at once and gives the
+    per synthetic row (14.6 s for 1,000 rows against 3,563); this compares blocks of rows at once and gives the
     same count (tests/test_tables.py holds it to SDMetrics)."""
-    from qmolgen.tables.transforms import to_numbers
-
     numbers, categories = [], []
     for name, spec in columns.items():
         if spec["sdtype"] in ("numerical", "datetime"):
