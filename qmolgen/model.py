@@ -12,6 +12,7 @@ from pathlib import Path
 import torch
 
 from qmolgen.config import apply_settings, recipe_names
+from qmolgen.devices import device_record, move_to_cpu, on_cpu, on_device, resolve_device
 from qmolgen.errors import CheckpointError, ConfigError
 from qmolgen.images.domain import ImageDomain
 from qmolgen.molecules.domain import MoleculeDomain
@@ -90,14 +91,39 @@ def train_model(config: dict | None = None, out: str | None = None, resume: str 
     if resume:
         run = RunFolder.open(resume)
         config = run.config()
+        device = resolve_device(config["train"].get("device"))
     else:
         config = resolve_seed(config)
+        device = resolve_device(config["train"].get("device"))  # refused before a run folder is made
         run = RunFolder.create(config, out, force)
         if data is not None:
             written = domain_class(config).write_data(data, run.path)
             config = apply_settings(config, {"data.path": str(written.resolve())})
             run.write_config(config)
     log.info("run folder: %s", run.path)
+    if device.type != "cpu":
+        log.info("training on %s", device_record(device))
+    with on_device(device):
+        final, domain, generator = _train_on_device(config, run, resume, progress)
+    move_to_cpu(generator, domain)  # scoring, sampling and saved models are on the CPU
+    final.update(device_record(device))
+    final.update(circuit_resources(generator))
+    log.info("final evaluation")
+    final.update(domain.final_metrics(generator))
+    final.update(resources_used())  # of this process: a resumed run counts from its resumption
+    run.write_json("final_metrics.json", final)
+    generator.eval()
+    model = GenerativeModel(config, domain, generator, final.get("privacy"))
+    model.save(run.model_path, force=True)
+    plot_training_curves(run.metrics(), run.path / "training_curves.png", domain.metrics.labels)
+    model.write_preview(run.path / "samples.png")
+    write_run_html(run.path)
+    return run, model
+
+
+def _train_on_device(config: dict, run: RunFolder, resume, progress: bool) -> tuple[dict, object, torch.nn.Module]:
+    """Load the data, build, pretrain and train the generator (under the run's device); returns final_metrics.json's
+    training part, the domain and the trained generator."""
     seed_everything(config["seed"])
     domain = domain_for(config)
     domain.progress = progress
@@ -116,18 +142,7 @@ def train_model(config: dict | None = None, out: str | None = None, resume: str 
         final = {"seed": config["seed"], "generator": config["generator"]["kind"], "epochs": report["epochs"],
                  "train_seconds": report["seconds"], **parameter_counts(generator)}
     final.update(prior_report)
-    final.update(circuit_resources(generator))
-    log.info("final evaluation")
-    final.update(domain.final_metrics(generator))
-    final.update(resources_used())  # of this process: a resumed run counts from its resumption
-    run.write_json("final_metrics.json", final)
-    generator.eval()
-    model = GenerativeModel(config, domain, generator, final.get("privacy"))
-    model.save(run.model_path, force=True)
-    plot_training_curves(run.metrics(), run.path / "training_curves.png", domain.metrics.labels)
-    model.write_preview(run.path / "samples.png")
-    write_run_html(run.path)
-    return run, model
+    return final, domain, generator
 
 
 def _fit_prior(config: dict, run: RunFolder, domain, dataset, generator, resume) -> dict:
@@ -139,7 +154,8 @@ def _fit_prior(config: dict, run: RunFolder, domain, dataset, generator, resume)
     if resume and (run.path / "prior.json").is_file():
         prior.freeze()  # its fitted weights (and measured pool) come back with the checkpoint
         return json.loads((run.path / "prior.json").read_text())
-    report = fit_prior(prior, dataset, domain.real_to_input, config["quantum"], config["seed"])
+    with on_cpu(prior):  # a few qubits' distribution: small, and its fit draws from seeded CPU generators
+        report = fit_prior(prior, [t.cpu() for t in dataset], domain.real_to_input, config["quantum"], config["seed"])
     log.info("prior: %s", {k: round(v, 4) if isinstance(v, float) else v for k, v in report.items()})
     run.write_json("prior.json", report)
     return report

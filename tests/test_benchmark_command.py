@@ -3,6 +3,7 @@
 import csv
 
 import pytest
+import torch
 
 from qmolgen.benchmark.claim import BETTER, TIED, WORSE, claim_summary, claim_table, verdict
 from qmolgen.benchmark.plan import Cell, domain_metrics, plan
@@ -83,6 +84,7 @@ def test_a_sweep_records_a_failed_run_goes_on_and_resumes_without_redoing_finish
     ok = rows[1]
     assert int(ok["cpu_threads"]) == threads_per_run(2) and f"CPU threads per run: {threads_per_run(2)}." in report
     assert float(ok["peak_rss_mb"]) > 100 and 1 <= int(ok["epochs_to_convergence"]) <= 2 and float(ok["quality"]) > 0
+    assert ok["device"] == ("cuda" if torch.cuda.is_available() else "cpu")  # train.device=auto, recorded per run
     for chart in ("quality", "epochs_to_convergence", "train_seconds", "memory_vs_quality"):
         assert (tmp_path / f"digits_{chart}.png").stat().st_size > 1000
 

@@ -27,6 +27,8 @@ def test_train_writes_every_output_of_a_run(trained):
     assert [r["epoch"] for r in records] == [1, 2]
     final = json.loads((trained / "final_metrics.json").read_text())
     assert final["n_samples"] == 200 and final["params_quantum"] == 16
+    # train.device=auto (the default) trains where torch sees a GPU, else here
+    assert final["device"] == ("cuda" if torch.cuda.is_available() else "cpu")
     # 4 qubits, 2 layers: RY encoding + a RY and a RZ per qubit and layer, a 4-CNOT ring per layer
     assert final["circuit_qubits"] == 4 and final["circuit_gates"] == {"RY": 12, "RZ": 8, "CNOT": 8}
     # 2 epochs x 6 critic steps and 6 // 5 = 1 generator step, batch 32: every sample one circuit run; a device

@@ -25,7 +25,7 @@ CLAIM_RULE = ("The claim under test (the source paper's Table 1 and Figure 2): t
               "otherwise the two are within the seed spread. A plain rule, not a significance test.")
 COLUMNS = ("recipe", "model", "seed", "status", "quality_metric", "quality", "mode_collapse_rate",
            "epochs", "epochs_to_convergence", "seconds_to_convergence", "train_seconds", "peak_rss_mb",
-           "peak_gpu_mb", "cpu_threads", "params_quantum", "params_classical", "prior_params", "prior_mmd", "prior_kl",
+           "peak_gpu_mb", "device", "cpu_threads", "params_quantum", "params_classical", "prior_params", "prior_mmd", "prior_kl",
            "prior_tv", "dp_epsilon", "dp_delta", "error")
 
 
@@ -60,7 +60,7 @@ def collect(cells: list[Cell], out: Path) -> list[dict]:
             row.update(status="ok", quality=final.get(metrics.quality.key),
                        mode_collapse_rate=final.get("mode_collapse_rate"), epochs=final.get("epochs"),
                        epochs_to_convergence=epochs, seconds_to_convergence=seconds,
-                       **{k: final.get(k) for k in ("train_seconds", "peak_rss_mb", "peak_gpu_mb", "cpu_threads",
+                       **{k: final.get(k) for k in ("train_seconds", "peak_rss_mb", "peak_gpu_mb", "device", "cpu_threads",
                                                     "params_quantum", "params_classical", *PRIOR_FIT)})
             privacy = final.get("privacy") or {}  # what a DP run or DP peer spent
             row.update(dp_epsilon=privacy.get("epsilon"), dp_delta=privacy.get("delta"))

@@ -114,11 +114,14 @@ def _run_on_ray(labelled: list[tuple[str, Cell]], out: Path, jobs: int, env: dic
                  **({} if address else {"num_cpus": os.cpu_count()}))
     try:
         cpus = threads_per_run(jobs) if jobs > 1 else (os.cpu_count() or 1)
-        # CPUs only: training runs on the CPU (a GPU would be declared here once runs can use one)
-        task = ray.remote(num_cpus=cpus, max_retries=0)(_run_cell)
-        log.info("Ray: %d cells, %d CPU%s each, on %s", len(labelled), cpus, "s" if cpus > 1 else "",
-                 address or "a local instance")
         total_cpus = ray.cluster_resources().get("CPU", cpus)
+        # A cluster with GPUs shares them among the cells that run at once (train.device=auto trains on CUDA
+        # where the cell's worker sees one); without GPUs the cells ask for none.
+        gpus = ray.cluster_resources().get("GPU", 0)
+        gpus_per_cell = min(1.0, gpus / max(1, total_cpus // cpus)) if gpus else 0
+        task = ray.remote(num_cpus=cpus, num_gpus=gpus_per_cell, max_retries=0)(_run_cell)
+        log.info("Ray: %d cells, %d CPU%s%s each, on %s", len(labelled), cpus, "s" if cpus > 1 else "",
+                 f" and {gpus_per_cell:g} GPU" if gpus_per_cell else "", address or "a local instance")
         progress = Progress(len(labelled), int(total_cpus // cpus))
         pending = {task.remote(where, cell, out.resolve(), env): (where, cell) for where, cell in labelled}
         outcomes = []

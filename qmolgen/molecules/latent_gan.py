@@ -9,6 +9,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from qmolgen.devices import module_device
 from qmolgen.molecules.sequence_model import SequenceDecoder, SequenceEncoder
 from qmolgen.molecules.tokens import Vocabulary
 
@@ -76,7 +77,8 @@ class LanguageModel(nn.Module):
 def encode_codes(encoder: SequenceEncoder, tokens: torch.Tensor, batch_size: int = 2000) -> torch.Tensor:
     """Codes of real molecules (no noise), in batches."""
     encoder.eval()
-    return torch.cat([encoder(tokens[i:i + batch_size]) for i in range(0, len(tokens), batch_size)])
+    device = module_device(encoder)
+    return torch.cat([encoder(tokens[i:i + batch_size].to(device)) for i in range(0, len(tokens), batch_size)])
 
 
 @torch.no_grad()
@@ -89,7 +91,7 @@ def decode_codes(decoder: SequenceDecoder, vocab: Vocabulary, codes: torch.Tenso
     total = len(codes) if codes is not None else n
     out = []
     for start in range(0, total, batch_size):
-        part = None if codes is None else codes[start:start + batch_size]
+        part = None if codes is None else codes[start:start + batch_size].to(module_device(decoder))
         size = min(batch_size, total - start)
         ids = decoder.generate(size, max_length + 1, part, greedy=greedy, temperature=temperature)
         out += vocab.decode(ids.cpu().numpy())

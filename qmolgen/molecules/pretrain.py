@@ -21,6 +21,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from qmolgen import cache
+from qmolgen.devices import module_device, on_cpu
 from qmolgen.errors import ConfigError
 from qmolgen.molecules.sequence_model import sequence_loss
 from qmolgen.runs import TRAINING_FORMAT, load_checkpoint, save_checkpoint
@@ -81,6 +82,7 @@ def fit_sequence_model(kind: str, model: nn.Module, train_tokens: torch.Tensor, 
         return {**report, "cached": True}
     partial = cache.cache_dir() / f"{name}.partial.pt"
     opt = torch.optim.Adam(model.parameters(), lr=settings.lr)
+    train_tokens = train_tokens.to(module_device(model))  # train.device: the tokens go where the model is
     n = len(train_tokens)
     batches = max(1, n // settings.batch_size)
     steps = settings.steps_per_epoch or batches
@@ -117,7 +119,8 @@ def fit_sequence_model(kind: str, model: nn.Module, train_tokens: torch.Tensor, 
             model.eval()
             record = {"epoch": epoch, "loss": total / steps, "train_seconds": round(elapsed, 1)}
             if score is not None:
-                with torch.random.fork_rng():  # scoring may sample: it must not move training's random stream
+                # scoring may sample: it must not move training's random stream; it runs on the CPU (RDKit)
+                with torch.random.fork_rng(), on_cpu(model):
                     record.update(score(model))
             history.append(record)
             log.info("%s epoch %s", kind, {k: round(v, 4) if isinstance(v, float) else v for k, v in record.items()})

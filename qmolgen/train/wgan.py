@@ -19,6 +19,7 @@ from typing import Callable
 import torch
 from tqdm.auto import tqdm
 
+from qmolgen.devices import module_device, on_cpu, resolve_device
 from qmolgen.errors import ConfigError
 from qmolgen.quantum.latent import is_circuit_parameter
 from qmolgen.train.privacy import PrivateCritic
@@ -42,7 +43,7 @@ class TrainSettings:
     steps_per_epoch: int | None = None  # critic steps per epoch; None = one pass over the training data
     ema: float | None = None  # decay of an exponential moving average of the generator's weights per generator
     #                           step (e.g. 0.99); the average is what is monitored and saved. None = off
-
+    device: str = "auto"  # auto: CUDA when torch sees a GPU, else the CPU; or cpu, cuda, cuda:N (qmolgen/devices.py)
 
     def check(self) -> None:
         """Raises ConfigError naming every out-of-range setting."""
@@ -52,6 +53,10 @@ class TrainSettings:
             problems.append(f"train.steps_per_epoch must be >= 1 or null; got {self.steps_per_epoch}")
         if self.ema is not None and not 0 < self.ema < 1:
             problems.append(f"train.ema must be between 0 and 1 (e.g. 0.99) or null; got {self.ema}")
+        try:
+            resolve_device(self.device)
+        except ConfigError as exc:
+            problems.append(str(exc))
         if problems:
             raise ConfigError("; ".join(problems))
 
@@ -146,7 +151,8 @@ class AdversarialTrainer:
         if self.averaged is not None:
             if not state.get("averaged"):
                 raise ConfigError("this checkpoint was trained without train.ema; it cannot be resumed with it")
-            self.averaged = state["averaged"]
+            device = module_device(self.generator)
+            self.averaged = {k: v.to(device) for k, v in state["averaged"].items()}
         torch.set_rng_state(state["rng"])
         if self.privacy is not None:
             if not state.get("privacy"):
@@ -199,6 +205,8 @@ class AdversarialTrainer:
         Returns the per-epoch records (losses averaged over the epoch, timings and evaluation metrics).
         """
         s = self.settings
+        device = module_device(self.generator)  # the data goes where the networks are (train.device)
+        dataset = tuple(t.to(device) for t in dataset)
         n = len(dataset[0])
         batches = n // s.batch_size  # the last partial batch is dropped: a fixed batch shape
         if batches < 1:
@@ -242,7 +250,8 @@ class AdversarialTrainer:
                 self.generator.eval()
                 # Monitoring draws samples under its own random state, so evaluate settings never change
                 # what is trained (the same seed trains the same weights whatever is monitored).
-                with torch.random.fork_rng(), self.averaged_generator() as generator:
+                # Scoring runs on the CPU (train.device only moves training): RDKit and the metrics' models are CPU code.
+                with torch.random.fork_rng(), self.averaged_generator() as averaged, on_cpu(averaged) as generator:
                     torch.manual_seed(self.epoch)
                     record.update(self.evaluate(generator))
                     self._keep_if_best(record, generator)
