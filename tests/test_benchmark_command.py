@@ -1,6 +1,7 @@
 """`qmolgen benchmark`: the plan, convergence, a sweep that survives a failing run and resumes, the report."""
 
 import csv
+import json
 
 import pytest
 import torch
@@ -211,6 +212,35 @@ def test_the_ray_backend_runs_a_grid_records_a_failure_and_resumes(tmp_path):
     result = benchmark("--grid", "train.batch_size=50,100000")
     assert "0 runs finished now, 2 kept from before, 1 failed" in result.output  # the failed one is retried
     assert finished.stat().st_mtime_ns == stamp
+
+
+@pytest.mark.heavy
+@pytest.mark.slow
+def test_the_ray_backend_joins_a_cluster_of_two_nodes_by_address(tmp_path):
+    """Two Ray nodes (raylets) on this machine, room for one cell each, joined with --address as a cluster would be: both
+    cells run at once, one on each node, write to the shared --out, and the driver builds the report."""
+    import ray
+    from click.testing import CliRunner
+    from ray.cluster_utils import Cluster
+
+    from qmolgen.cli import main
+
+    cpus = threads_per_run(2)  # what each cell of --jobs 2 asks for: each node fits one cell
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": cpus})
+    try:
+        cluster.add_node(num_cpus=cpus)
+        result = CliRunner().invoke(main, ["--quiet", "benchmark", "credit", "--quick", "--seeds", "2", "--backend",
+                                           "ray", "--address", cluster.address, "--jobs", "2", "--models",
+                                           "classical", "--out", str(tmp_path)], catch_exceptions=False)
+    finally:
+        ray.shutdown()
+        cluster.shutdown()
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader((tmp_path / "results.csv").open()))
+    assert [(r["seed"], r["status"]) for r in rows] == [("0", "ok"), ("1", "ok")]
+    nodes = {json.loads((tmp_path / "credit" / f"classical-s{seed}" / "node.json").read_text())["ray_node_id"]
+             for seed in (0, 1)}
+    assert len(nodes) == 2  # one cell on each node
 
 
 def test_backend_options_are_checked_before_anything_runs(tmp_path):

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -119,7 +120,7 @@ def _run_on_ray(labelled: list[tuple[str, Cell]], out: Path, jobs: int, env: dic
         # where the cell's worker sees one); without GPUs the cells ask for none.
         gpus = ray.cluster_resources().get("GPU", 0)
         gpus_per_cell = min(1.0, gpus / max(1, total_cpus // cpus)) if gpus else 0
-        task = ray.remote(num_cpus=cpus, num_gpus=gpus_per_cell, max_retries=0)(_run_cell)
+        task = ray.remote(num_cpus=cpus, num_gpus=gpus_per_cell, max_retries=0)(_run_cell_on_ray_node)
         log.info("Ray: %d cells, %d CPU%s%s each, on %s", len(labelled), cpus, "s" if cpus > 1 else "",
                  f" and {gpus_per_cell:g} GPU" if gpus_per_cell else "", address or "a local instance")
         progress = Progress(len(labelled), int(total_cpus // cpus))
@@ -145,6 +146,17 @@ def _run_on_ray(labelled: list[tuple[str, Cell]], out: Path, jobs: int, env: dic
     finally:
         if started_here:
             ray.shutdown()
+
+
+def _run_cell_on_ray_node(where: str, cell: Cell, out: Path, env: dict | None) -> tuple[str, float | None]:
+    """A Ray task: record which node and host run the cell (node.json in its folder), then run it."""
+    import ray
+
+    if not (cell_folder(out, cell) / "final_metrics.json").is_file():
+        cell_folder(out, cell).mkdir(parents=True, exist_ok=True)
+        node = {"ray_node_id": ray.get_runtime_context().get_node_id(), "hostname": socket.gethostname()}
+        write_text(cell_folder(out, cell) / "node.json", json.dumps(node, indent=2) + "\n", force=True)
+    return _run_cell(where, cell, out, env)
 
 
 def _run_cell(where: str, cell: Cell, out: Path, env: dict | None) -> tuple[str, float | None]:
