@@ -162,9 +162,13 @@ def test_weight_shape_errors_are_explicit():
         sim(torch.zeros(2, 4), torch.zeros(2, 3, 2))
 
 
-def test_torch_executor_refuses_shots_and_other_devices():
-    with pytest.raises(ConfigError, match="executor=pennylane"):
-        QuantumLatent(4, 2, executor="torch", shots=100)
+def test_torch_executor_refuses_what_it_cannot_simulate():
+    with pytest.raises(ConfigError, match="or shots .*set quantum.executor=pennylane"):
+        PatchQuantumGenerator(3, 2, n_patches=2, executor="torch", shots=100)
+    with pytest.raises(ConfigError, match="differentiates by the parameter-shift rule .*got backprop"):
+        QuantumLatent(4, 2, executor="torch", shots=100, diff_method="backprop")
+    with pytest.raises(ConfigError, match="quantum.shots must be a positive number"):
+        QuantumLatent(4, 2, executor="torch", shots=0)
     with pytest.raises(ConfigError, match="readout"):
         QuantumLatent(4, 2, readout="xyz")
 
@@ -207,7 +211,7 @@ def test_patch_generator_runs_on_pennylane_and_with_shots():
         outputs.append(generator(4))
     assert torch.allclose(outputs[0], outputs[1], atol=1e-5)
     assert (outputs[2] - outputs[0]).abs().max() < 0.05  # 4000 shots: std of a probability <= 0.008
-    with pytest.raises(ConfigError, match="quantum.executor=torch simulates exact, noiseless statevectors only"):
+    with pytest.raises(ConfigError, match="quantum.executor=torch simulates noiseless statevectors on default.qubit"):
         PatchQuantumGenerator(3, 2, 2, shots=100)
 
 
@@ -243,7 +247,7 @@ def test_depolarizing_noise_on_the_mixed_simulator_shrinks_the_readout_toward_ze
             assert not torch.allclose(out, expected, atol=1e-3)
     with pytest.raises(ConfigError, match="needs a mixed-state simulator: set quantum.device=default.mixed"):
         QuantumLatent(3, 2, "z", executor="pennylane", noise={"depolarizing": 0.01})
-    with pytest.raises(ConfigError, match="quantum.executor=torch simulates exact, noiseless statevectors only"):
+    with pytest.raises(ConfigError, match="quantum.executor=torch simulates noiseless statevectors on default.qubit"):
         QuantumLatent(3, 2, "z", noise={"depolarizing": 0.01})
 
 
@@ -294,3 +298,27 @@ def test_training_circuit_cost_counts_gradient_runs_only_where_shots_make_them_r
     classical = nn.Module()
     classical.latent = GaussianLatent(4)
     assert training_circuit_cost(classical, 10, 2, 8) == {}
+
+
+def test_torch_executor_with_shots_estimates_values_and_parameter_shift_gradients():
+    """The batched simulator measured with shots: its readout is an unbiased estimate of the exact one and its
+    gradient (parameter-shift, each shifted circuit measured too) an unbiased estimate of the exact gradient."""
+    torch.manual_seed(3)
+    exact = QuantumLatent(4, 2, "zz")
+    sampled = QuantumLatent(4, 2, "zz", shots=20000)
+    sampled.weights.data = exact.weights.data = torch.rand_like(exact.weights) * 2 * math.pi
+    noise = torch.rand(3, 4) * 2 - 1
+    coefficients = torch.randn(3, exact.dim)
+    values = exact.from_noise(noise)
+    (values * coefficients).sum().backward()
+    estimate = sampled.from_noise(noise)
+    (estimate * coefficients).sum().backward()
+    # one readout from 20,000 shots: standard error <= 1 / sqrt(20,000) = 0.007; 5 standard errors
+    assert (estimate - values).abs().max() < 0.035 and not torch.equal(estimate, values.detach())
+    # each gradient entry sums 2 x 3 x 8 such estimates (x |coefficient| / 2): a few hundredths of noise
+    assert torch.allclose(sampled.weights.grad, exact.weights.grad, atol=0.15)
+    assert torch.corrcoef(torch.stack([sampled.weights.grad.flatten(), exact.weights.grad.flatten()]))[0, 1] > 0.99
+    # with few shots the values are multiples of 1 / shots, as measured frequencies are
+    few = QuantumLatent(4, 2, "zz", shots=8)
+    counts = few.from_noise(noise) * 8
+    assert torch.equal(counts, counts.round())

@@ -17,26 +17,36 @@ from torch import nn
 from qmolgen.errors import ConfigError
 from qmolgen.quantum import circuits
 from qmolgen.quantum.prior import PRIOR_KINDS, build_prior
-from qmolgen.quantum.statevector import StatevectorCircuit
+from qmolgen.quantum.statevector import StatevectorCircuit, sampled_readout
 
 EXECUTORS = ("torch", "pennylane")
 
 
-def check_executor(executor: str, device: str, shots: int | None, noise: dict | None = None) -> None:
-    """The torch executor simulates exact, noiseless statevectors only; anything else runs through PennyLane.
+def check_executor(executor: str, device: str, shots: int | None, noise: dict | None = None,
+                   torch_shots: bool = False, diff_method: str = "best") -> None:
+    """The torch executor simulates noiseless statevectors (and, where `torch_shots`, measures them with shots,
+    differentiating by the parameter-shift rule); anything else runs through PennyLane.
 
     Raises:
-        ConfigError: an unknown executor, or shots / another device / noise with the torch executor.
+        ConfigError: an unknown executor, or noise / another device (or shots where not supported, or shots with a
+            gradient method other than the parameter-shift rule) with the torch executor.
     """
     if executor not in EXECUTORS:
         raise ConfigError(f"quantum.executor must be one of {EXECUTORS}; got {executor!r}")
     noisy = circuits.active_noise(noise)
-    if executor == "torch" and (shots is not None or device != "default.qubit" or noisy):
+    if executor == "torch" and ((shots is not None and not torch_shots) or device != "default.qubit" or noisy):
         raise ConfigError(
-            "quantum.executor=torch simulates exact, noiseless statevectors only; for shots, noise or another "
-            f"device (got device={device!r}, shots={shots}, noise={noisy or None}) set quantum.executor=pennylane"
+            "quantum.executor=torch simulates noiseless statevectors on default.qubit (with shots: the hybrid's "
+            f"latent only); for noise, another device{'' if torch_shots else ' or shots'} (got device={device!r}, "
+            f"shots={shots}, noise={noisy or None}) set quantum.executor=pennylane"
             + (" quantum.device=default.mixed" if noisy else "")
         )
+    if shots is not None and shots < 1:
+        raise ConfigError(f"quantum.shots must be a positive number of measurements or null (exact); got {shots}")
+    if executor == "torch" and shots is not None and diff_method not in ("best", "parameter-shift"):
+        raise ConfigError(f"quantum.executor=torch with quantum.shots={shots} differentiates by the parameter-shift "
+                          f"rule (quantum.diff_method=best or parameter-shift; got {diff_method}); for "
+                          f"{diff_method} set quantum.executor=pennylane")
 
 
 def uniform_noise(batch_size: int, n: int) -> torch.Tensor:
@@ -55,7 +65,8 @@ class QuantumLatent(nn.Module):
     Args:
         n_qubits, n_layers: circuit size.
         readout: 'z' (n values) or 'zz' (also neighbouring <Z Z>, 2n values for n > 2).
-        executor: 'torch' simulates the batch as one statevector (exact, fast, training default);
+        executor: 'torch' simulates the batch as one statevector (exact, fast, training default; with `shots`
+            it measures each sample's state `shots` times and differentiates by the parameter-shift rule);
             'pennylane' runs the PennyLane QNode on `device` with PennyLane broadcasting over the batch.
         device, shots, diff_method: passed to PennyLane when executor='pennylane'.
     """
@@ -66,7 +77,7 @@ class QuantumLatent(nn.Module):
         super().__init__()
         if n_qubits < 1 or n_layers < 1:
             raise ConfigError(f"quantum.n_qubits and quantum.n_layers must be >= 1; got {n_qubits}, {n_layers}")
-        check_executor(executor, device, shots, noise)
+        check_executor(executor, device, shots, noise, torch_shots=True, diff_method=diff_method)
         self.n_qubits, self.n_layers, self.readout, self.executor = n_qubits, n_layers, readout, executor
         self.shots, self.diff_method = shots, diff_method
         self.dim = circuits.latent_dim(n_qubits, readout)
@@ -80,6 +91,8 @@ class QuantumLatent(nn.Module):
     def from_noise(self, noise: torch.Tensor) -> torch.Tensor:
         """Latent vectors for given noise z in [-1, 1], shape (B, n_qubits) -> (B, dim)."""
         angles = torch.arcsin(noise.clamp(-1, 1))
+        if self.executor == "torch" and self.shots:
+            return sampled_readout(self.simulator, angles, self.weights, self.shots)
         if self.executor == "torch":
             return self.simulator(angles, self.weights).float()
         values = self.qnode(angles, self.weights)
@@ -266,7 +279,7 @@ def training_circuit_cost(generator: nn.Module, critic_steps: int, generator_ste
         return {}
     circuits_per_sample = getattr(source, "n_patches", 1)
     angles = source.weights[0].numel() if circuits_per_sample > 1 else source.weights.numel()
-    shots = source.shots if source.executor == "pennylane" else None
+    shots = source.shots
     rule_runs = {"spsa": 2, "finite-diff": angles}.get(source.diff_method, 2 * angles)
     forward_only = critic_steps * max(batch_size, 2) + generator_steps * batch_size
     gradient = generator_steps * batch_size * rule_runs

@@ -128,7 +128,54 @@ class StatevectorCircuit(torch.nn.Module):
         amps = self.amplitudes(angles, weights)
         return amps.real**2 + amps.imag**2
 
+    @torch.no_grad()
+    def measured(self, angles: torch.Tensor, weights: torch.Tensor, shots: int) -> torch.Tensor:
+        """The readout estimated from `shots` bitstrings drawn from each sample's Born distribution (measuring
+        before the last CNOT ring with the permuted readout table gives the same readout distribution)."""
+        amps = self._before_last_ring(angles, weights)
+        probs = (amps.real**2 + amps.imag**2).float()
+        draws = torch.multinomial(probs, shots, replacement=True)  # (B, shots) basis states
+        counts = torch.zeros_like(probs).scatter_add_(1, draws, torch.ones_like(draws, dtype=probs.dtype))
+        return counts @ self.readout_before_ring.float() / shots
+
     def forward(self, angles: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
         """Latent readout: <Z_i> (and <Z_i Z_i+1>), shape (B, latent_dim)."""
         amps = self._before_last_ring(angles, weights)
         return (amps.real**2 + amps.imag**2) @ self.readout_before_ring
+
+
+class _ShotReadout(torch.autograd.Function):
+    """The readout estimated from `shots` measured bitstrings per sample, differentiated in the circuit's angles by
+    the parameter-shift rule, each shifted circuit measured with the same number of shots, as on a device.
+
+    Every angle drives one RY or RZ gate (exp(-i t P / 2)), so d<O>/dt = (<O>(t + pi/2) - <O>(t - pi/2)) / 2
+    holds exactly; with shots both terms are estimates, and so is the gradient (unbiased, with shot noise)."""
+
+    @staticmethod
+    def forward(ctx, angles, weights, simulator, shots):
+        ctx.save_for_backward(angles, weights)
+        ctx.simulator, ctx.shots = simulator, shots
+        return simulator.measured(angles, weights, shots)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        angles, weights = ctx.saved_tensors
+        flat = weights.detach().reshape(-1)
+        grad = torch.zeros_like(flat)
+        with torch.no_grad():
+            for j in range(len(flat)):
+                shifted = flat.repeat(2, 1)
+                shifted[0, j] += torch.pi / 2
+                shifted[1, j] -= torch.pi / 2
+                plus = ctx.simulator.measured(angles, shifted[0].view_as(weights), ctx.shots)
+                minus = ctx.simulator.measured(angles, shifted[1].view_as(weights), ctx.shots)
+                grad[j] = (grad_out * (plus - minus)).sum() / 2
+        return None, grad.view_as(weights), None, None
+
+
+def sampled_readout(simulator: StatevectorCircuit, angles: torch.Tensor, weights: torch.Tensor,
+                    shots: int) -> torch.Tensor:
+    """<Z_i> (and <Z_i Z_i+1>) estimated from `shots` measurements per sample, (B, latent_dim), with
+    parameter-shift gradients in `weights` (2 x weights.numel() more measured circuits per sample); the noise
+    angles get no gradient (they are inputs, not trained)."""
+    return _ShotReadout.apply(angles.detach(), weights, simulator, shots)
