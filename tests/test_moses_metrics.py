@@ -9,8 +9,8 @@ import pytest
 from rdkit import Chem, DataStructs
 from rdkit.Chem import rdFingerprintGenerator
 
-from qmolgen.molecules.moses_metrics import (cosine_similarity, fingerprints, fragments, nearest_similarity,
-                                             passes_filters, scaffold, unique_at)
+from qmolgen.molecules.moses_metrics import (ReferenceStats, cosine_similarity, fingerprints, fragments,
+                                             nearest_similarity, passes_filters, scaffold, unique_at)
 from qmolgen.resources import datasets_dir
 
 
@@ -55,3 +55,15 @@ def test_cosine_similarity_fragments_scaffolds_and_unique_at_k():
     assert sorted(fragments(Chem.MolFromSmiles("CCOC(=O)c1ccccc1"))) == \
         sorted(["[16*]c1ccccc1", "[1*]C([6*])=O", "[3*]O[3*]", "[4*]CC"])
     assert unique_at(["A", "A", "B"], 2) == 0.5 and unique_at(["A", "B"], 3) is None
+
+
+def test_reference_statistics_computed_in_chunks_equal_those_of_the_whole_set(tmp_path, monkeypatch):
+    monkeypatch.setenv("QMOLGEN_CACHE_DIR", str(tmp_path))
+    smiles = ["CC(=O)Nc1ccc(O)cc1", "c1ccc2ccccc2c1", "CCN(CC)CC", "not a molecule", "O=C(O)c1ccccc1OC(C)=O",
+              "C1CCC2(CC1)CCCC2", "c1ccc(-c2ccncc2)cc1", "CC1=CC(=O)C=CC1=O"]
+    whole = ReferenceStats(smiles, "whole")  # one chunk
+    chunked = ReferenceStats(smiles, "chunked", chunk=3)  # three chunks, one with the unparsable line
+    assert whole.packed_fingerprints.shape == (7, 128)
+    assert np.array_equal(whole.packed_fingerprints, chunked.packed_fingerprints)
+    assert list(whole.fragments.items()) == list(chunked.fragments.items()) and whole.fragments["[4*]CC"] == 3
+    assert whole.scaffolds == chunked.scaffolds and whole.scaffolds["c1ccc2ccccc2c1"] == 1

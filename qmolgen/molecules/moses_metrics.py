@@ -114,14 +114,18 @@ class ReferenceStats:
     """What the metrics need of a reference set (fingerprints, fragment and scaffold counts), computed once
     and cached on disk by the set's contents."""
 
-    def __init__(self, smiles: list[str], digest: str):
+    def __init__(self, smiles: list[str], digest: str, chunk: int = 10_000):
         name = cache.key("moses-reference", smiles=digest, versions=cache.library_versions("rdkit"))
         hit = cache.load(name)
         if hit is None:
-            mols = [m for m in (Chem.MolFromSmiles(s) for s in smiles) if m is not None]
-            frags = Counter(f for m in mols for f in fragments(m))
-            scaffs = Counter(s for s in map(scaffold, mols) if s)
-            hit = {"fingerprints": np.packbits(fingerprints(mols), axis=1),
+            # `chunk` molecules at a time: RDKit molecules of a whole test set (176,074) would take gigabytes
+            packed, frags, scaffs = [], Counter(), Counter()
+            for start in range(0, len(smiles), chunk):
+                mols = [m for m in (Chem.MolFromSmiles(s) for s in smiles[start:start + chunk]) if m is not None]
+                packed.append(np.packbits(fingerprints(mols), axis=1))
+                frags.update(f for m in mols for f in fragments(m))
+                scaffs.update(s for s in map(scaffold, mols) if s)
+            hit = {"fingerprints": np.concatenate(packed) if packed else np.zeros((0, 128), np.uint8),
                    "frag_keys": np.array(list(frags)), "frag_counts": np.array(list(frags.values())),
                    "scaff_keys": np.array(list(scaffs)), "scaff_counts": np.array(list(scaffs.values()))}
             cache.store(name, **hit)
