@@ -29,5 +29,6 @@ print({k: round(v, 3) for k, v in synth.evaluate(samples).items() if k in ("fid"
 with tempfile.TemporaryDirectory() as folder:
     synth.write_samples(samples[:64], Path(folder) / "grid.png")  # a PNG grid and grid.npy beside it
     synth.save(Path(folder) / "digits.pt")
-    np.testing.assert_array_equal(Synthesizer.load(Path(folder) / "digits.pt").sample(8, seed=1), samples[:8])
+    # the same call (same seed, same number: a batch of 8 and one of 500 may round the last bit differently)
+    np.testing.assert_array_equal(Synthesizer.load(Path(folder) / "digits.pt").sample(500, seed=1), samples)
     print("wrote a grid, saved, reloaded; the same seed gives the same images")
