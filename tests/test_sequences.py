@@ -25,6 +25,13 @@ def test_selfies_and_smiles_tokens_round_trip_aspirin():
     assert tokenize(ASPIRIN, "selfies")[:3] == ["[C]", "[C]", "[=Branch1]"]
 
 
+@pytest.mark.parametrize("language", ["selfies", "smiles"])
+def test_tokens_are_held_once_however_many_molecules_use_them(language):
+    # interned: a large dataset's token lists point at a few dozen strings instead of one per occurrence
+    first, second = tokenize("ClCC", language), tokenize("CCCl", language)
+    assert first[0] == second[-1] and first[0] is second[-1]
+
+
 def test_vocabulary_encodes_padded_rows_and_decodes_them_back():
     sequences = [tokenize(s, "selfies") for s in (ASPIRIN, "CCO", "c1ccccc1")]
     vocab = Vocabulary.from_sequences(sequences, "selfies")

@@ -8,6 +8,7 @@ so a file of drug-like molecules brings its own atoms, charges and ring-bond tok
 from __future__ import annotations
 
 import re
+import sys
 
 import numpy as np
 import selfies
@@ -22,11 +23,14 @@ _SMILES_TOKEN = re.compile(r"(\[[^\]]+\]|Br|Cl|%\d{2}|.)")
 
 
 def tokenize(smiles: str, language: str) -> list[str] | None:
-    """The tokens of a canonical SMILES in `language`, or None if it cannot be written in it."""
+    """The tokens of a canonical SMILES in `language`, or None if it cannot be written in it.
+
+    Tokens are interned: a dataset's few dozen distinct tokens are then held once, not once per occurrence
+    (MOSES's 562,299 molecules hold 19.5 million token occurrences while they are tokenised)."""
     if language == "smiles":
-        return _SMILES_TOKEN.findall(smiles)
+        return [sys.intern(t) for t in _SMILES_TOKEN.findall(smiles)]
     try:
-        return list(selfies.split_selfies(selfies.encoder(smiles)))
+        return [sys.intern(t) for t in selfies.split_selfies(selfies.encoder(smiles))]
     except selfies.EncoderError:
         return None
 
