@@ -10,7 +10,8 @@ from rdkit import Chem, DataStructs
 from rdkit.Chem import rdFingerprintGenerator
 
 from qmolgen.molecules.moses_metrics import (ReferenceStats, cosine_similarity, fingerprints, fragments,
-                                             nearest_similarity, passes_filters, scaffold, unique_at)
+                                             moses_metrics, nearest_similarity, passes_filters, scaffold,
+                                             unique_at)
 from qmolgen.resources import datasets_dir
 
 
@@ -67,3 +68,7 @@ def test_reference_statistics_computed_in_chunks_equal_those_of_the_whole_set(tm
     assert np.array_equal(whole.packed_fingerprints, chunked.packed_fingerprints)
     assert list(whole.fragments.items()) == list(chunked.fragments.items()) and whole.fragments["[4*]CC"] == 3
     assert whole.scaffolds == chunked.scaffolds and whole.scaffolds["c1ccc2ccccc2c1"] == 1
+    # the generated side is chunked too: the same SNN, Frag and Scaff
+    generated = ["CC(=O)Nc1ccc(O)cc1", "c1ccc2ccccc2c1", "CCCCN", "c1ccc(-c2ccccc2)cc1", "C1CCC2(CC1)CCCC2"]
+    one, three = moses_metrics(generated, whole, "/T"), moses_metrics(generated, whole, "/T", chunk=2)
+    assert one == pytest.approx(three, abs=1e-12) and 0 < one["snn/T"] < 1 and one["scaff/T"] > 0
