@@ -89,7 +89,9 @@ def main(argv: list[str] | None = None) -> int:
             tail = (tail + [line])[-40:]
             print(line, end="", flush=True)
             for prefix, name in PHASES:
-                if line.startswith(prefix):
+                if line.startswith(prefix) and name != phase:
+                    rss, pss = peaks.get(phase, (0.0, 0.0))  # shown as each phase ends, so a stopped run says something
+                    print(f"[memory] {phase}: peak main RSS {rss:.0f} MB, all PSS {pss:.0f} MB", flush=True)
                     phase = name
                     seen.setdefault(name, time.perf_counter() - start)
         code = child.wait()
