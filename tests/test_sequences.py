@@ -10,6 +10,7 @@ import torch
 from qmolgen.errors import DataError
 from qmolgen.model import GenerativeModel
 from qmolgen.molecules.pretrain import PretrainSettings, fit_sequence_model
+from qmolgen.molecules.sequence_domain import spread_subset
 from qmolgen.molecules.sequence_model import SequenceAutoencoder
 from qmolgen.molecules.sequences import load_sequences
 from qmolgen.molecules.tokens import Vocabulary, canonical_or_none, detokenize, tokenize
@@ -190,3 +191,12 @@ def test_evaluate_against_a_sequence_run_scores_its_test_molecules_as_themselves
     assert metrics["snn/Test"] == pytest.approx(1.0) and metrics["frag/Test"] == pytest.approx(1.0)
     assert metrics["novelty"] == pytest.approx(novelty) and metrics["validity"] == 1.0
     assert metrics["unique@1k"] is None  # fewer than 1,000 molecules: undefined, not a number
+
+
+def test_held_out_scores_use_molecules_spread_over_the_split_not_its_first_ones():
+    split = np.arange(100, 10_100, 2)  # 5,000 sorted indices, as a split holds them
+    chosen = spread_subset(split, 2000)
+    assert len(chosen) == len(set(chosen)) == 2000
+    assert chosen[0] == split[0] and chosen[-1] == split[-1]  # both ends of a size-sorted file are represented
+    assert abs(np.median(chosen) - np.median(split)) <= 4
+    assert np.array_equal(spread_subset(split[:10], 2000), split[:10])  # a small split is used whole

@@ -41,6 +41,15 @@ KINDS = (*LATENT_KINDS, "language_model")
 FIXED_LATENT_SAMPLES = 1000
 
 
+def spread_subset(indices: np.ndarray, n: int) -> np.ndarray:
+    """At most n of a split's indices, evenly spaced over it. A split is in file order, and files are often
+    sorted (QM9 by size): its first n molecules are not a fair sample (QM9: 99.5 % reconstructed against 98.3 %
+    over the whole validation split)."""
+    if len(indices) <= n:
+        return indices
+    return indices[np.linspace(0, len(indices) - 1, n).round().astype(int)]
+
+
 class SequenceMoleculeDomain(Domain):
     """Everything the shared trainer, the CLI and the benchmark need for sequence-decoded molecules."""
 
@@ -109,7 +118,7 @@ class SequenceMoleculeDomain(Domain):
 
     def _reconstruction(self, autoencoder: SequenceAutoencoder, split: str = "valid") -> dict:
         """Share of (at most 2,000) held-out molecules of `split` that decode back to themselves."""
-        idx = self.data.split[split][:2000]
+        idx = spread_subset(self.data.split[split], 2000)
         codes = encode_codes(autoencoder.encoder, self.data.tokens[idx])
         decoded = decode_codes(autoencoder.decoder, self.vocab, codes, self.data.max_length)
         exact = [canonical_or_none(s) == self.data.smiles[i] for s, i in zip(decoded, idx)]
@@ -118,7 +127,7 @@ class SequenceMoleculeDomain(Domain):
     def _likelihood(self, model: LanguageModel) -> dict:
         """The language model's loss on (up to 2,000) validation molecules, and the GAN runs' per-epoch sample
         metrics (FCD against the validation split with evaluate.fcd), so convergence compares across models."""
-        idx = self.data.split["valid"][:2000]
+        idx = spread_subset(self.data.split["valid"], 2000)
         tokens = self.data.tokens[idx]
         with torch.no_grad():
             loss = float(sequence_loss(model(tokens), tokens))
