@@ -8,7 +8,7 @@ n codes from each source and scores the molecules against the test split (FCD, a
 the test molecules' own codes, the same with Gaussian noise of growing width (how precise a generated code must
 be), Gaussians fitted to the training codes (what a generator with no structure would reach), and each trained
 LatentGAN RUN's generator, whose runs must use the same autoencoder (the recipe's, as every `qm9` run does).
-The share of aromatic molecules is printed beside FCD: QM9's test split has about one in eight.
+The share of aromatic molecules is printed beside FCD: QM9's test split has about one in six.
 """
 
 from __future__ import annotations

@@ -39,6 +39,7 @@ log = logging.getLogger("qmolgen")
 
 KINDS = (*LATENT_KINDS, "language_model")
 FIXED_LATENT_SAMPLES = 1000
+HELD_OUT_MOLECULES = 2000  # scored for reconstruction and validation loss while pretraining
 
 
 def spread_subset(indices: np.ndarray, n: int) -> np.ndarray:
@@ -118,7 +119,7 @@ class SequenceMoleculeDomain(Domain):
 
     def _reconstruction(self, autoencoder: SequenceAutoencoder, split: str = "valid") -> dict:
         """Share of (at most 2,000) held-out molecules of `split` that decode back to themselves."""
-        idx = spread_subset(self.data.split[split], 2000)
+        idx = spread_subset(self.data.split[split], HELD_OUT_MOLECULES)
         codes = encode_codes(autoencoder.encoder, self.data.tokens[idx])
         decoded = decode_codes(autoencoder.decoder, self.vocab, codes, self.data.max_length)
         exact = [canonical_or_none(s) == self.data.smiles[i] for s, i in zip(decoded, idx)]
@@ -127,7 +128,7 @@ class SequenceMoleculeDomain(Domain):
     def _likelihood(self, model: LanguageModel) -> dict:
         """The language model's loss on (up to 2,000) validation molecules, and the GAN runs' per-epoch sample
         metrics (FCD against the validation split with evaluate.fcd), so convergence compares across models."""
-        idx = spread_subset(self.data.split["valid"], 2000)
+        idx = spread_subset(self.data.split["valid"], HELD_OUT_MOLECULES)
         tokens = self.data.tokens[idx]
         with torch.no_grad():
             loss = float(sequence_loss(model(tokens), tokens))
