@@ -26,6 +26,10 @@ from qmolgen.train.privacy import PrivateCritic
 
 log = logging.getLogger("qmolgen")
 
+# train.coverage: generated samples per real one that the real sample's nearest is sought among. More candidates
+# pull fewer of them, and only the nearest, so the rest stay free for the critic's loss
+COVERAGE_POOL = 4
+
 
 @dataclass
 class TrainSettings:
@@ -43,6 +47,10 @@ class TrainSettings:
     steps_per_epoch: int | None = None  # critic steps per epoch; None = one pass over the training data
     ema: float | None = None  # decay of an exponential moving average of the generator's weights per generator
     #                           step (e.g. 0.99); the average is what is monitored and saved. None = off
+    coverage: float | None = None  # weight of a coverage term in the generator's loss: each real sample of the
+    #                                last critic batch pulls the nearest of COVERAGE_POOL x batch generated samples
+    #                                (IMLE, Li & Malik 2018), so regions of the data the critic lets the generator
+    #                                drop are still reached. None = off; not with privacy (it reads real data)
     device: str = "auto"  # auto: CUDA when torch sees a GPU, else the CPU; or cpu, cuda, cuda:N (qmolgen/devices.py)
 
     def check(self) -> None:
@@ -53,6 +61,8 @@ class TrainSettings:
             problems.append(f"train.steps_per_epoch must be >= 1 or null; got {self.steps_per_epoch}")
         if self.ema is not None and not 0 < self.ema < 1:
             problems.append(f"train.ema must be between 0 and 1 (e.g. 0.99) or null; got {self.ema}")
+        if self.coverage is not None and not self.coverage > 0:
+            problems.append(f"train.coverage must be > 0 (e.g. 1.0) or null; got {self.coverage}")
         try:
             resolve_device(self.device)
         except ConfigError as exc:
@@ -99,7 +109,11 @@ class AdversarialTrainer:
         self.opt_d = torch.optim.Adam(critic.parameters(), lr=settings.lr_critic, betas=betas)
         self.privacy = privacy
         if privacy is not None:
+            if settings.coverage:
+                raise ConfigError("train.coverage reads real data in the generator's step, outside the critic's "
+                                  "privacy accounting; set train.coverage=null for a private run")
             self.opt_d = privacy.wrap(self.opt_d)
+        self._last_real: tuple | None = None  # the critic's last real batch, for train.coverage
         self.epoch = 0
         self.step = 0
         self.elapsed = 0.0
@@ -174,6 +188,7 @@ class AdversarialTrainer:
     def critic_step(self, real: tuple) -> dict:
         """One critic update on a real batch and as many generated samples (DP-SGD when privacy is set)."""
         batch = len(real[0])
+        self._last_real = real
         with torch.no_grad():  # the critic step needs no generator gradients: forward only is much cheaper
             fake = self.generator(max(batch, 2))  # >= 2: batch norm cannot train on one sample
         fake = tuple(f[:batch].detach() for f in fake)
@@ -189,15 +204,30 @@ class AdversarialTrainer:
         return {"loss_critic": loss.item(), "wasserstein": (loss_real - loss_fake).item(), "gp": penalty.item()}
 
     def generator_step(self, batch_size: int) -> dict:
-        """One generator update against the critic's scores (then the weight average, when on)."""
-        fake = self.generator(batch_size)
-        loss = -self.critic(*fake).mean()
+        """One generator update against the critic's scores (and the coverage term; then the weight average)."""
+        out = {}
+        if self.settings.coverage and self._last_real is not None:
+            pool = self.generator(COVERAGE_POOL * batch_size)
+            fake = tuple(f[:batch_size] for f in pool)
+            missed = self._coverage_distance(self._last_real, pool)
+            out["coverage"] = missed.item()
+            loss = -self.critic(*fake).mean() + self.settings.coverage * missed
+        else:
+            loss = -self.critic(*self.generator(batch_size)).mean()
         self.opt_g.zero_grad(set_to_none=True)
         loss.backward()
         self.opt_g.step()
         if self.averaged is not None:
             self._update_average()
-        return {"loss_generator": loss.item()}
+        out["loss_generator"] = loss.item()
+        return out
+
+    @staticmethod
+    def _coverage_distance(real: tuple, pool: tuple) -> torch.Tensor:
+        """Mean squared distance from each real sample to its nearest generated one (all tensors flattened)."""
+        flat_real = torch.cat([r.reshape(len(r), -1) for r in real], dim=1)
+        flat_pool = torch.cat([p.reshape(len(p), -1) for p in pool], dim=1)
+        return (torch.cdist(flat_real, flat_pool).min(dim=1).values ** 2).mean()
 
     def fit(self, dataset: tuple[torch.Tensor, ...]) -> list[dict]:
         """Train until settings.epochs epochs are done (continuing from self.epoch after a resume).
