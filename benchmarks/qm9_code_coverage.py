@@ -1,14 +1,18 @@
 """Where the QM9 LatentGAN's FCD gap comes from (a diagnostic, not a test): the autoencoder's decoder, or the
 code generator's coverage of the codes of real molecules.
 
-    .venv/bin/python benchmarks/qm9_code_coverage.py [RUN ...] [-n 10000] [--seed 0]
+    .venv/bin/python benchmarks/qm9_code_coverage.py [RUN ...] [-n 10000] [--seed 0] [--code-noise 0.1] [--mixture 100]
 
 It decodes, with the `qm9` recipe's autoencoder (pretrained first if the cache lacks it: ~15 min on one thread),
 n codes from each source and scores the molecules against the test split (FCD, as `qmolgen train qm9` does):
 the test molecules' own codes, the same with Gaussian noise of growing width (how precise a generated code must
-be), Gaussians fitted to the training codes (what a generator with no structure would reach), and each trained
-LatentGAN RUN's generator, whose runs must use the same autoencoder (the recipe's, as every `qm9` run does).
-The share of aromatic molecules is printed beside FCD: QM9's test split has about one in six.
+be), Gaussians fitted to the training codes (what a generator with no structure would reach), a Gaussian mixture
+of --mixture components (slow: ~10 min for 100), and each trained LatentGAN RUN's generator, whose runs must use
+the same autoencoder (the recipe's, or --code-noise's: autoencoder.code_noise, pretrained first if not cached).
+The share of aromatic molecules is printed beside FCD (QM9's test split has about one in six), with, for the
+noisy codes, the share of aromatic molecules' codes that still decode to an aromatic molecule, and for every
+source the mean distance from its codes to the nearest of 30,000 training codes (how far off the codes' manifold
+a source lands).
 """
 
 from __future__ import annotations
@@ -38,10 +42,14 @@ def main() -> None:
     parser.add_argument("runs", nargs="*", help="trained qm9 LatentGAN run folders (or model files)")
     parser.add_argument("-n", type=int, default=10_000, help="codes decoded per source")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--code-noise", type=float, default=None, help="autoencoder.code_noise (default: the recipe's)")
+    parser.add_argument("--mixture", type=int, default=0, help="components of a Gaussian mixture row (0: none)")
     args = parser.parse_args()
     torch.manual_seed(args.seed)
     config = load_recipe("qm9")
     config["generator"]["kind"] = "classical"
+    if args.code_noise is not None:
+        config["autoencoder"]["code_noise"] = args.code_noise
     domain = SequenceMoleculeDomain(config)
     domain.load_data()  # pretrains the autoencoder, or reuses the cached one
     autoencoder, data = domain.network, domain.data
@@ -51,22 +59,36 @@ def main() -> None:
     test_codes = encode_codes(autoencoder.encoder, data.tokens[chosen])
     train_codes = encode_codes(autoencoder.encoder, data.tokens[data.split["train"]])
     print(f"test split: {len(reference)} molecules, aromatic share {np.mean([aromatic(s) for s in reference]):.3f}")
-    print("| codes | n | valid | unique | aromatic share | FCD vs test ↓ |\n|---|---|---|---|---|---|")
+    test_aromatic = np.array([aromatic(data.smiles[i]) for i in chosen])
+    bank = train_codes[torch.randperm(len(train_codes))[:30_000]]
+    print("| codes | n | valid | unique | aromatic share | aromatic kept | distance to training codes | FCD vs test ↓ |\n"
+          "|---|---|---|---|---|---|---|---|")
 
-    def score(name: str, codes: torch.Tensor) -> None:
+    def score(name: str, codes: torch.Tensor, sources_aromatic: np.ndarray | None = None) -> None:
         decoded = [canonical_or_none(s) for s in decode_codes(autoencoder.decoder, data.vocab, codes, data.max_length)]
         valid = [s for s in decoded if s]
+        is_aromatic = np.array([aromatic(s) if s else False for s in decoded])
+        kept = f"{is_aromatic[sources_aromatic].mean():.3f}" if sources_aromatic is not None else "–"
+        distance = torch.cat([torch.cdist(part, bank).min(1).values for part in codes.split(2000)]).mean()
         print(f"| {name} | {len(codes)} | {len(valid) / len(codes):.3f} | {len(set(valid)) / max(1, len(valid)):.3f} "
-              f"| {np.mean([aromatic(s) for s in valid]):.3f} | {fcd_score(valid, reference):.3f} |", flush=True)
+              f"| {np.mean([aromatic(s) for s in valid]):.3f} | {kept} | {distance:.2f} "
+              f"| {fcd_score(valid, reference):.3f} |", flush=True)
 
-    score("test molecules' codes", test_codes)
-    for sigma in (0.1, 0.2, 0.3):
-        score(f"test codes + N(0, {sigma}²) per value", (test_codes + sigma * torch.randn_like(test_codes)).clamp(-1, 1))
+    score("test molecules' codes", test_codes, test_aromatic)
+    for sigma in (0.1, 0.2, 0.3, 0.5):
+        score(f"test codes + N(0, {sigma}²) per value", (test_codes + sigma * torch.randn_like(test_codes)).clamp(-1, 1),
+              test_aromatic)
     mean, std = train_codes.mean(0), train_codes.std(0)
     score("Gaussian fit to training codes, diagonal", (mean + std * torch.randn(args.n, len(mean))).clamp(-1, 1))
     covariance = torch.cov(train_codes.T) + 1e-5 * torch.eye(len(mean))
     gaussian = torch.distributions.MultivariateNormal(mean, covariance_matrix=covariance)
     score("Gaussian fit to training codes, full covariance", gaussian.sample((args.n,)).clamp(-1, 1))
+    if args.mixture:
+        from sklearn.mixture import GaussianMixture  # scikit-learn comes with SDV
+
+        mixture = GaussianMixture(args.mixture, covariance_type="full", random_state=args.seed).fit(train_codes.numpy())
+        drawn = torch.as_tensor(mixture.sample(args.n)[0], dtype=torch.float32)
+        score(f"Gaussian mixture of {args.mixture} fitted to training codes", drawn.clamp(-1, 1))
     for run in args.runs:
         generator = GenerativeModel.load(run).generator.eval()
         with torch.no_grad():
