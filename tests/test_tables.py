@@ -164,7 +164,8 @@ def test_credit_run_writes_metadata_quality_and_a_model_that_samples_rows(traine
     assert final["efficacy_score"] == "roc_auc" and final["efficacy_real"] > 0.75
     assert final["diagnostic"] == pytest.approx(1.0)  # decoded rows always respect the columns' ranges and types
     report = json.loads((trained_credit / "data_report.json").read_text())
-    assert report["split"] == {"train": 2227, "holdout": 2227} and report["missing"]["Income"] == 381
+    # the recipe's evaluate.selection sets a fifth of the 2,227 training rows aside to pick the epoch
+    assert report["split"] == {"train": 1782, "selection": 445, "holdout": 2227} and report["missing"]["Income"] == 381
     out = tmp_path / "synthetic.parquet"
     result = CliRunner().invoke(main, ["generate", str(trained_credit), "-n", "50", "-o", str(out), "--seed", "1"])
     assert result.exit_code == 0, result.output
