@@ -50,6 +50,9 @@ def main() -> None:
     args = parser.parse_args()
     torch.manual_seed(args.seed)
     config = load_recipe(args.recipe)
+    if config.get("domain") != "molecules" or config["generator"].get("decoder") != "sequence":
+        parser.error(f"--recipe {args.recipe}: not a LatentGAN molecule recipe (its codes come from a sequence "
+                     "autoencoder: e.g. qm9, moses)")
     config["generator"]["kind"] = "classical"
     if args.code_noise is not None:
         config["autoencoder"]["code_noise"] = args.code_noise
