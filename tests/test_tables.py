@@ -101,14 +101,15 @@ def test_drop_columns_must_name_existing_columns():
         load("credit", drop_columns=["Nope"])
 
 
-@pytest.mark.parametrize("numerical", ["quantile", "modes"])
-def test_row_transform_round_trips_the_credit_table(numerical):
+@pytest.mark.parametrize("numerical, spread_ties", [("quantile", False), ("quantile", True), ("modes", False)])
+def test_row_transform_round_trips_the_credit_table(numerical, spread_ties):
     from qmolgen.tables.data import columns_metadata
     from qmolgen.tables.transforms import RowTransformer
 
     data = load("credit", target="Status")
     train = data.subset("train")
-    transformer = RowTransformer(numerical=numerical).fit(train, columns_metadata(data.metadata))
+    transformer = RowTransformer(numerical=numerical, spread_ties=spread_ties).fit(
+        train, columns_metadata(data.metadata))
     matrix = transformer.transform(train)
     assert matrix.shape == (3563, transformer.dim) and matrix.dtype == np.float32
     softmax_sizes = {s.column: s.size for s in transformer.spans if s.activation == "softmax"}
@@ -124,6 +125,24 @@ def test_row_transform_round_trips_the_credit_table(numerical):
     if numerical == "quantile":  # one value per number; few-valued columns decode onto their own values
         assert len(softmax_sizes) == 5 + 3  # the categories, and a missing-value span each for 3 numbers
         assert set(transformer.inverse(np.zeros_like(matrix)).Time) <= set(train.Time)
+
+
+def test_spread_ties_make_a_tie_heavy_column_standard_normal_and_decode_back_onto_its_values():
+    from qmolgen.tables.transforms import RowTransformer
+
+    rng = np.random.default_rng(7)  # 30 % of rows hold the smallest value, the rest a few round numbers
+    expenses = np.where(rng.random(2000) < 0.3, 35, rng.choice([45, 60, 75, 90], 2000))
+    table = pd.DataFrame({"expenses": expenses})
+    spec = {"expenses": {"sdtype": "numerical"}}
+    spike = RowTransformer(spread_ties=False).fit(table, spec).transform(table)[:, 0] * 4
+    spread_transformer = RowTransformer(spread_ties=True).fit(table, spec)
+    spread = spread_transformer.transform(table)[:, 0] * 4
+    assert (spike == spike.min()).mean() > 0.29 and spike.min() < -3.9  # the minimum's rows: one far-tail point
+    assert abs(spread.mean()) < 0.05 and abs(spread.std() - 1) < 0.05 and len(np.unique(spread)) == 2000
+    assert (spread[expenses == 35] < spread[expenses == 45].min()).all()  # intervals keep the values' order
+    back = spread_transformer.inverse(spread_transformer.transform(table))
+    assert (back.expenses.to_numpy() == expenses).all()
+    assert np.array_equal(spread_transformer.transform(table), spread_transformer.transform(table))  # seeded
 
 
 def test_row_transform_handles_dates_booleans_ids_and_reloads_from_plain_json():

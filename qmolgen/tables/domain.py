@@ -84,8 +84,8 @@ class TableDomain(Domain):
         self.metadata_dict = self.data.metadata.to_dict()
         self._set_aside_selection_rows()
         train = self.released_rows(self.data.subset("train"))
-        self.transformer = RowTransformer(self.config["generator"]["max_modes"],
-                                          self.config["generator"]["numerical"]).fit(
+        g = self.config["generator"]
+        self.transformer = RowTransformer(g["max_modes"], g["numerical"], g["spread_ties"]).fit(
             train, columns_metadata(self.data.metadata))
         log.info("data: %d rows x %d columns (%d train, %d hold-out); %d model features",
                  len(self.data.table), self.data.table.shape[1], len(train), len(self.data.split["holdout"]),

@@ -89,18 +89,44 @@ def _from_normal_scores(scores: np.ndarray, column: dict) -> np.ndarray:
     return values
 
 
+def spread_tied_scores(values: np.ndarray, quantiles: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Normal scores for values, each drawn uniformly across the share of the quantile grid its value holds.
+
+    scikit-learn's quantile transform gives every row of a tied value one score (and the column's minimum
+    the far tail, -5.2), so a column where 28 % of rows hold its smallest value becomes a spike the
+    generator must hit exactly. Spreading each value over its interval of the distribution function
+    (randomised probability integral transform, as in dequantisation) makes every column's scores standard
+    normal; the inverse (_from_normal_scores) maps the whole interval back onto the value.
+    """
+    grid = np.linspace(0, 1, len(quantiles))
+    # A value equal to quantiles[first:stop] owns that stretch of the grid, which decodes back onto it exactly;
+    # a value between two quantiles (or at one only) keeps its single point.
+    first, stop = np.searchsorted(quantiles, values, "left"), np.searchsorted(quantiles, values, "right")
+    tied = stop > first
+    low = np.where(tied, grid[np.minimum(first, len(grid) - 1)], np.interp(values, quantiles, grid))
+    high = np.where(tied, grid[np.maximum(stop - 1, 0)], low)
+    edge = 0.5 / len(quantiles)  # keep off 0 and 1, whose scores are infinite
+    probability = np.clip(low + rng.random(len(values)) * (high - low), edge, 1 - edge)
+    from scipy.stats import norm
+
+    return norm.ppf(probability)
+
+
 class RowTransformer:
     """fit(table, columns_metadata) once; then transform(table) -> (N, dim) float32 and inverse(matrix) -> table.
 
     Args:
         max_modes: most Gaussian modes per numerical column (numerical="modes").
         numerical: "quantile" or "modes" (see the module docstring).
+        spread_ties: numerical="quantile" only: encode a value that many rows share (a 60-month term, zero
+            assets) as a normal score drawn across its whole quantile interval instead of one point (see
+            spread_tied_scores); decoding is unchanged.
     """
 
-    def __init__(self, max_modes: int = 10, numerical: str = "quantile"):
+    def __init__(self, max_modes: int = 10, numerical: str = "quantile", spread_ties: bool = False):
         if numerical not in NUMERICAL_METHODS:
             raise DataError(f"generator.numerical must be one of {NUMERICAL_METHODS}; got {numerical!r}")
-        self.max_modes, self.numerical = max_modes, numerical
+        self.max_modes, self.numerical, self.spread_ties = max_modes, numerical, spread_ties
         self.columns: list[dict] = []  # plain per-column spec (see to_dict)
         self._normalizers: dict = {}  # RDT objects, needed by transform (training) only
 
@@ -178,12 +204,13 @@ class RowTransformer:
 
     def to_dict(self) -> dict:
         """The fitted transformer as plain data (saved with the model's weights)."""
-        return {"max_modes": self.max_modes, "numerical": self.numerical, "columns": self.columns}
+        return {"max_modes": self.max_modes, "numerical": self.numerical, "spread_ties": self.spread_ties,
+                "columns": self.columns}
 
     @classmethod
     def from_dict(cls, d: dict) -> "RowTransformer":
         """A fitted transformer back from to_dict's output."""
-        transformer = cls(d["max_modes"], d.get("numerical", "modes"))
+        transformer = cls(d["max_modes"], d.get("numerical", "modes"), d.get("spread_ties", False))
         transformer.columns = d["columns"]
         return transformer
 
@@ -193,6 +220,7 @@ class RowTransformer:
             raise DataError("this transformer was loaded from a model file; it can decode rows but not encode "
                             "new ones (fit it on the data again)")
         blocks = []
+        rng = np.random.default_rng(0)  # spread_ties' draws: fixed, so one table always gives one matrix
         for c in self.columns:
             name = c["name"]
             if c["sdtype"] in CATEGORY_SDTYPES:
@@ -210,8 +238,11 @@ class RowTransformer:
                     blocks.append(np.stack([~missing, missing], axis=1).astype(np.float32))
                 filled = numbers.fillna(c["fill"])
                 if c["method"] == "quantile":
-                    scores = self._normalizers[name].transform(filled.to_numpy().reshape(-1, 1))
-                    blocks.append(np.clip(scores / QUANTILE_SCALE, -1, 1).astype(np.float32))
+                    if self.spread_ties:
+                        scores = spread_tied_scores(filled.to_numpy(), np.asarray(c["quantiles"]), rng)
+                    else:
+                        scores = self._normalizers[name].transform(filled.to_numpy().reshape(-1, 1))[:, 0]
+                    blocks.append(np.clip(scores / QUANTILE_SCALE, -1, 1).astype(np.float32)[:, None])
                     continue
                 out = self._normalizers[name].transform(filled.to_frame(name))
                 onehot = np.zeros((len(out), len(c["means"])), dtype=np.float32)
