@@ -44,7 +44,7 @@ def test_every_row_meets_the_conditions_and_follows_the_models_conditional(credi
     conditional = credit.sample(3000, seed=1, where=["Status=bad", "Age>=40"])
     assert holds_all(conditional, parse_conditions(["Status=bad", "Age>=40"], columns(credit))).all()
     # The model's own conditional, by brute force: unconditional rows that happen to meet the conditions.
-    rows = credit.sample(40_000, seed=2)
+    rows = credit.sample(60_000, seed=2)
     reference = rows[(rows["Status"] == "bad") & (rows["Age"] >= 40)]
     assert len(reference) > 3000
     for name in ("Amount", "Income", "Seniority"):
