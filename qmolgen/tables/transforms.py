@@ -98,6 +98,8 @@ def spread_tied_scores(values: np.ndarray, quantiles: np.ndarray, rng: np.random
     (randomised probability integral transform, as in dequantisation) makes every column's scores standard
     normal; the inverse (_from_normal_scores) maps the whole interval back onto the value.
     """
+    from scipy.stats import norm
+
     grid = np.linspace(0, 1, len(quantiles))
     # A value equal to quantiles[first:stop] owns that stretch of the grid, which decodes back onto it exactly;
     # a value between two quantiles (or at one only) keeps its single point.
@@ -107,8 +109,6 @@ def spread_tied_scores(values: np.ndarray, quantiles: np.ndarray, rng: np.random
     high = np.where(tied, grid[np.maximum(stop - 1, 0)], low)
     edge = 0.5 / len(quantiles)  # keep off 0 and 1, whose scores are infinite
     probability = np.clip(low + rng.random(len(values)) * (high - low), edge, 1 - edge)
-    from scipy.stats import norm
-
     return norm.ppf(probability)
 
 
