@@ -200,3 +200,33 @@ def test_held_out_scores_use_molecules_spread_over_the_split_not_its_first_ones(
     assert chosen[0] == split[0] and chosen[-1] == split[-1]  # both ends of a size-sorted file are represented
     assert abs(np.median(chosen) - np.median(split)) <= 4
     assert np.array_equal(spread_subset(split[:10], 2000), split[:10])  # a small split is used whole
+
+
+def test_evaluate_keep_is_checked_before_any_training():
+    from qmolgen.config import load_config
+    from qmolgen.errors import ConfigError
+    from qmolgen.molecules.domain import MoleculeDomain
+    from qmolgen.molecules.sequence_domain import SequenceMoleculeDomain
+
+    assert SequenceMoleculeDomain(load_config("qm9")).selection_metric is None  # the default keeps the last epoch
+    assert SequenceMoleculeDomain(load_config("qm9", ["evaluate.keep=best_val_fcd"])).selection_metric.key == "val_fcd"
+    with pytest.raises(ConfigError, match="evaluate.keep must be one of"):
+        SequenceMoleculeDomain(load_config("qm9", ["evaluate.keep=best"]))
+    with pytest.raises(ConfigError, match="evaluate.fcd=false turns off"):
+        MoleculeDomain(load_config("qm9_graph", ["evaluate.keep=best_val_fcd", "evaluate.fcd=false"]))
+    with pytest.raises(ConfigError, match="language model trains by likelihood"):
+        SequenceMoleculeDomain(load_config("qm9", ["evaluate.keep=best_val_fcd", "generator.kind=language_model"]))
+
+
+@pytest.mark.slow
+def test_keep_best_val_fcd_keeps_the_epoch_with_the_lowest_validation_fcd(small_smi, tmp_path_factory):
+    from tests.conftest import TINY_SEQUENCE, train_tiny
+
+    settings = [s for s in TINY_SEQUENCE if not s.startswith(("evaluate.fcd", "train.epochs"))]
+    folder = train_tiny(tmp_path_factory, "molecules", [f"data.path={small_smi}", *settings, "train.epochs=4",
+                                                        "evaluate.fcd=true", "evaluate.keep=best_val_fcd"])
+    records = [json.loads(line) for line in (folder / "metrics.jsonl").read_text().splitlines()]
+    fcds = [r["val_fcd"] for r in records]
+    assert len(set(fcds)) == 4  # distinct epochs, so the pick is not a tie
+    final = json.loads((folder / "final_metrics.json").read_text())
+    assert final["selected_epoch"] == records[fcds.index(min(fcds))]["epoch"]

@@ -44,6 +44,27 @@ METRICS = DomainMetrics(  # both molecule domains (graph and sequence decoders)
     summary=("validity", "uniqueness", "novelty", "vun", "fcd"),
     labels={"fcd": "FCD", "val_fcd": "FCD (validation)", "vun": "V·U·N"})
 
+KEEP = ("last", "best_val_fcd")
+
+
+def kept_epoch_metric(config: dict) -> Metric | None:
+    """evaluate.keep, checked: the metric the trainer keeps the best epoch by (the validation FCD, from samples
+    of the validation split's own, never the test split), or None to keep the last epoch.
+
+    Raises:
+        ConfigError: an unknown value, or best_val_fcd without the FCD it needs (evaluate.fcd=false).
+    """
+    e = config["evaluate"]
+    keep = e.get("keep", "last")
+    if keep not in KEEP:
+        raise ConfigError(f"evaluate.keep must be one of {KEEP}; got {keep!r}")
+    if keep == "last":
+        return None
+    if not e.get("fcd", True):
+        raise ConfigError("evaluate.keep=best_val_fcd picks the epoch by its validation FCD, which "
+                          "evaluate.fcd=false turns off; set evaluate.fcd=true or evaluate.keep=last")
+    return METRICS.validation
+
 
 def build_generator(config: dict, spec: GraphSpec) -> GraphGenerator:
     """The generator named by config['generator']['kind'] for graphs of `spec`."""
@@ -144,6 +165,7 @@ class MoleculeDomain(Domain):
     def __init__(self, config: dict, spec: GraphSpec | None = None):
         self.config = config
         self.spec = spec
+        self.selection_metric = kept_epoch_metric(config)  # checked here, before any training
         self.data: MoleculeData | None = None
         self._train_set: set[str] | None = None
 

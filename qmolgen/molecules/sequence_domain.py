@@ -22,7 +22,8 @@ import torch
 from qmolgen.domain import Domain
 from qmolgen.errors import ConfigError
 from qmolgen.molecules.data import smiles_list, write_smiles_file
-from qmolgen.molecules.domain import METRICS, latent_usage, samples_table, write_molecule_outputs
+from qmolgen.molecules.domain import (METRICS, kept_epoch_metric, latent_usage, samples_table,
+                                     write_molecule_outputs)
 from qmolgen.molecules.files import write_grid
 from qmolgen.molecules.latent_gan import (CodeCritic, CodeGenerator, LanguageModel, decode_codes,
                                           encode_codes)
@@ -65,6 +66,10 @@ class SequenceMoleculeDomain(Domain):
                               f"{kind!r} (quantum_patch needs generator.decoder=graph)")
         self.config, self.kind = config, kind
         self.spec = spec
+        self.selection_metric = kept_epoch_metric(config)  # checked here, before the autoencoder's pretraining
+        if self.selection_metric is not None and kind == "language_model":
+            raise ConfigError("evaluate.keep=best_val_fcd picks among the adversarial trainer's epochs; the language "
+                              "model trains by likelihood and keeps its last epoch: set evaluate.keep=last")
         self.vocab = Vocabulary(spec["tokens"][3:], spec["language"]) if spec else None
         self.data: SequenceData | None = None
         self.network = None  # the pretrained autoencoder or language model, once load_data has run
