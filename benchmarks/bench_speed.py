@@ -1,7 +1,7 @@
 """Speed benchmark (not a test): latent throughput of three circuit execution paths, and each recipe's training
 cycle for the hybrid against the classical GAN with the same decoder, critic and batch.
 
-    .venv/bin/python benchmarks/bench_speed.py [--qubits 8] [--layers 3] [--batch 512] [--recipes credit,digits]
+    .venv/bin/python benchmarks/bench_speed.py [--qubits 8] [--layers 3] [--batch 512] [--recipes credit,digits] [--noise]
 
 Prints samples/s and the ratios, all measured in this one run (the two models' cycles interleaved, median of
 repeats after a warm-up, one torch thread unless OMP_NUM_THREADS says otherwise). `--recipes qm9` loads the
@@ -55,6 +55,28 @@ def latent_throughput(n_qubits: int, n_layers: int, batch: int) -> dict[str, flo
     results["qmolgen batched torch statevector"] = batch / median_seconds(
         lambda: fast.from_noise(noise).sum().backward(), 20)
     return results
+
+
+def noisy_latent_throughput(n_qubits: int, n_layers: int, batch: int, depolarizing: float = 0.01) -> dict[str, float]:
+    """Samples/s of the latent circuit under depolarizing noise, exact (density matrices), forward only and
+    forward + backward: PennyLane's default.mixed (a few samples: it takes seconds each) against the torch
+    executor's density matrices (qmolgen/quantum/density.py) at the recipes' batch."""
+    torch.manual_seed(0)
+    noise = {"depolarizing": depolarizing}
+    mixed = QuantumLatent(n_qubits, n_layers, "zz", executor="pennylane", device="default.mixed", noise=noise)
+    dense = QuantumLatent(n_qubits, n_layers, "zz", noise=noise)
+    few, noise_batch = torch.rand(4, n_qubits) * 2 - 1, torch.rand(batch, n_qubits) * 2 - 1
+
+    def forward(latent, z):
+        with torch.no_grad():
+            if hasattr(latent, "simulator"):
+                latent.simulator._kept = None  # every repeat evolves the observables again, as after a weight update
+            latent.from_noise(z)
+
+    return {"PennyLane default.mixed, forward": len(few) / median_seconds(lambda: forward(mixed, few), 1),
+            "qmolgen torch density matrices, forward": batch / median_seconds(lambda: forward(dense, noise_batch), 5),
+            "qmolgen torch density matrices, forward+backward":
+                batch / median_seconds(lambda: dense.from_noise(noise_batch).sum().backward(), 5)}
 
 
 def training_cycle(recipe: str, kind: str):
@@ -119,6 +141,9 @@ def main() -> None:
     parser.add_argument("--recipes", default="credit,digits,qm9_graph",
                         help="comma-separated recipes whose training cycle to time (default: %(default)s)")
     parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument("--noise", action="store_true",
+                        help="also time the latent under gate noise: default.mixed against the torch density matrices")
+    parser.add_argument("--noise-batch", type=int, default=128, help="the torch executor's batch with --noise")
     args = parser.parse_args()
     if "OMP_NUM_THREADS" not in os.environ:
         torch.set_num_threads(1)
@@ -128,6 +153,13 @@ def main() -> None:
     slowest = min(rates.values())
     for name, rate in rates.items():
         print(f"  {name:52s} {rate:12,.0f} /s   {rate / slowest:8.1f}x")
+    if args.noise:
+        print(f"\nLatent samples/s under depolarizing noise 0.01, {args.qubits} qubits, {args.layers} layers "
+              f"(density matrices; default.mixed on 4 samples, the torch executor on {args.noise_batch}):")
+        rates = noisy_latent_throughput(args.qubits, args.layers, args.noise_batch)
+        slowest = min(rates.values())
+        for name, rate in rates.items():
+            print(f"  {name:52s} {rate:12,.1f} /s   {rate / slowest:8.1f}x")
     print("\nTraining cycle (n_critic critic steps + 1 generator step), each recipe's own batch, median ms:")
     print("| recipe | batch | classical GAN | hybrid | hybrid / classical | circuit forward | circuit forward+backward |")
     print("|---|---|---|---|---|---|---|")

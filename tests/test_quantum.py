@@ -163,7 +163,7 @@ def test_weight_shape_errors_are_explicit():
 
 
 def test_torch_executor_refuses_what_it_cannot_simulate():
-    with pytest.raises(ConfigError, match="or shots .*set quantum.executor=pennylane"):
+    with pytest.raises(ConfigError, match="without shots; .* with quantum.shots=100 set quantum.executor=pennylane"):
         PatchQuantumGenerator(3, 2, n_patches=2, executor="torch", shots=100)
     with pytest.raises(ConfigError, match="differentiates by the parameter-shift rule .*got backprop"):
         QuantumLatent(4, 2, executor="torch", shots=100, diff_method="backprop")
@@ -211,7 +211,7 @@ def test_patch_generator_runs_on_pennylane_and_with_shots():
         outputs.append(generator(4))
     assert torch.allclose(outputs[0], outputs[1], atol=1e-5)
     assert (outputs[2] - outputs[0]).abs().max() < 0.05  # 4000 shots: std of a probability <= 0.008
-    with pytest.raises(ConfigError, match="quantum.executor=torch simulates noiseless statevectors on default.qubit"):
+    with pytest.raises(ConfigError, match="without shots; for device='default.qubit' with quantum.shots=100 set quantum.exec"):
         PatchQuantumGenerator(3, 2, 2, shots=100)
 
 
@@ -247,8 +247,8 @@ def test_depolarizing_noise_on_the_mixed_simulator_shrinks_the_readout_toward_ze
             assert not torch.allclose(out, expected, atol=1e-3)
     with pytest.raises(ConfigError, match="needs a mixed-state simulator: set quantum.device=default.mixed"):
         QuantumLatent(3, 2, "z", executor="pennylane", noise={"depolarizing": 0.01})
-    with pytest.raises(ConfigError, match="quantum.executor=torch simulates noiseless statevectors on default.qubit"):
-        QuantumLatent(3, 2, "z", noise={"depolarizing": 0.01})
+    with pytest.raises(ConfigError, match="simulates default.qubit and default.mixed .* for device='lightning.qubit'"):
+        QuantumLatent(3, 2, "z", device="lightning.qubit", noise={"depolarizing": 0.01})
 
 
 def test_born_machine_on_a_noisy_device_is_a_distribution_that_noise_flattens():
@@ -322,3 +322,70 @@ def test_torch_executor_with_shots_estimates_values_and_parameter_shift_gradient
     few = QuantumLatent(4, 2, "zz", shots=8)
     counts = few.from_noise(noise) * 8
     assert torch.equal(counts, counts.round())
+
+
+@pytest.mark.parametrize("n_qubits, n_layers, noise", [(4, 3, {"depolarizing": 0.05, "amplitude_damping": 0.1}),
+                                                       (5, 2, {"amplitude_damping": 0.2}),
+                                                       (3, 2, {"depolarizing": 0.3})])
+def test_torch_density_matrices_match_default_mixed_values_and_gradients(n_qubits, n_layers, noise):
+    from qmolgen.quantum.density import DensityMatrixCircuit
+
+    torch.manual_seed(n_qubits)
+    weights = (torch.rand(n_layers, n_qubits, 2, dtype=torch.float64) * 2 * math.pi).requires_grad_()
+    angles = torch.rand(3, n_qubits, dtype=torch.float64) * 2 - 1
+    qnode = circuits.latent_qnode(n_qubits, "zz", device="default.mixed", noise=noise)
+    reference = torch.stack(list(qnode(angles, weights)), -1)
+    mix = torch.arange(1.0, reference.shape[1] + 1, dtype=torch.float64)  # every readout weighs in the gradient
+    reference_grad, = torch.autograd.grad((reference * mix).sum(), weights)
+    simulator = DensityMatrixCircuit(n_qubits, noise, zz_readout=True, dtype=torch.complex128)
+    values = simulator(angles, weights)  # the Heisenberg picture
+    grad, = torch.autograd.grad((values * mix).sum(), weights)
+    assert torch.allclose(values, reference, atol=1e-5) and torch.allclose(grad, reference_grad, atol=1e-5)
+    assert not torch.allclose(values, StatevectorCircuit(n_qubits, True, torch.complex128)(angles, weights), atol=1e-2)
+    # the Schroedinger picture (used for probabilities and shots) agrees with it to rounding
+    from_states = simulator.probs(angles, weights.detach()) @ simulator.readout_table
+    assert torch.allclose(from_states, values.detach(), atol=1e-12)
+    assert torch.allclose(simulator.probs(angles, weights.detach()).sum(1), torch.ones(3, dtype=torch.float64))
+
+
+def test_noise_on_the_torch_executor_trains_every_quantum_kind():
+    from qmolgen.quantum.density import DensityMatrixCircuit
+    from qmolgen.quantum.prior import BornMachine
+
+    noise = {"depolarizing": 0.05, "amplitude_damping": 0.0}
+    torch.manual_seed(9)
+    latent = QuantumLatent(4, 2, "zz", noise=noise)
+    assert isinstance(latent.simulator, DensityMatrixCircuit)
+    reference = QuantumLatent(4, 2, "zz", executor="pennylane", device="default.mixed", noise=noise)
+    reference.weights.data = latent.weights.data.clone()
+    z = torch.rand(5, 4) * 2 - 1
+    assert torch.allclose(latent.from_noise(z), reference.from_noise(z).float(), atol=1e-5)
+    latent.from_noise(z).sum().backward()
+    assert latent.weights.grad.abs().min() > 0
+    shot_based = QuantumLatent(4, 2, "zz", shots=20000, noise=noise)
+    shot_based.weights.data = latent.weights.data.clone()
+    assert (shot_based.from_noise(z) - latent.from_noise(z)).abs().max() < 0.05  # std of a mean <= 0.007
+    patches = PatchQuantumGenerator(3, 2, 2, noise=noise)
+    assert torch.allclose(patches(4).reshape(4, 2, 8).sum(-1), torch.ones(4, 2), atol=1e-5)
+    clean, noisy = BornMachine(3, 2), BornMachine(3, 2, noise={"depolarizing": 0.2})
+    noisy.weights.data = clean.weights.data.clone()
+    on_mixed = BornMachine(3, 2, executor="pennylane", device="default.mixed", noise={"depolarizing": 0.2})
+    on_mixed.weights.data = clean.weights.data.clone()
+    assert torch.allclose(noisy.probabilities(), on_mixed.probabilities(), atol=1e-6)
+
+
+def test_density_matrix_observables_are_reused_only_while_the_weights_are_unchanged():
+    from qmolgen.quantum.density import DensityMatrixCircuit
+
+    torch.manual_seed(10)
+    simulator = DensityMatrixCircuit(3, {"depolarizing": 0.1}, zz_readout=True, dtype=torch.complex128)
+    weights = torch.rand(2, 3, 2, dtype=torch.float64)
+    angles = torch.rand(4, 3, dtype=torch.float64)
+    with torch.no_grad():
+        first = simulator(angles, weights)
+        kept = simulator._kept[1]
+        assert torch.equal(simulator(angles, weights), first) and simulator._kept[1] is kept  # reused
+        weights[0, 0, 0] += 0.5  # an optimiser step changes the weights in place
+        moved = simulator(angles, weights)
+    assert simulator._kept[1] is not kept and not torch.allclose(moved, first)
+    assert torch.allclose(moved, simulator(angles, weights.clone().requires_grad_()).detach(), atol=1e-12)

@@ -17,36 +17,10 @@ from torch import nn
 from qmolgen.errors import ConfigError
 from qmolgen.quantum import circuits
 from qmolgen.quantum.prior import PRIOR_KINDS, build_prior
-from qmolgen.quantum.statevector import StatevectorCircuit, sampled_readout
+from qmolgen.quantum.density import circuit_simulator
+from qmolgen.quantum.executors import check_executor
+from qmolgen.quantum.statevector import sampled_readout
 
-EXECUTORS = ("torch", "pennylane")
-
-
-def check_executor(executor: str, device: str, shots: int | None, noise: dict | None = None,
-                   torch_shots: bool = False, diff_method: str = "best") -> None:
-    """The torch executor simulates noiseless statevectors (and, where `torch_shots`, measures them with shots,
-    differentiating by the parameter-shift rule); anything else runs through PennyLane.
-
-    Raises:
-        ConfigError: an unknown executor, or noise / another device (or shots where not supported, or shots with a
-            gradient method other than the parameter-shift rule) with the torch executor.
-    """
-    if executor not in EXECUTORS:
-        raise ConfigError(f"quantum.executor must be one of {EXECUTORS}; got {executor!r}")
-    noisy = circuits.active_noise(noise)
-    if executor == "torch" and ((shots is not None and not torch_shots) or device != "default.qubit" or noisy):
-        raise ConfigError(
-            "quantum.executor=torch simulates noiseless statevectors on default.qubit (with shots: the hybrid's "
-            f"latent only); for noise, another device{'' if torch_shots else ' or shots'} (got device={device!r}, "
-            f"shots={shots}, noise={noisy or None}) set quantum.executor=pennylane"
-            + (" quantum.device=default.mixed" if noisy else "")
-        )
-    if shots is not None and shots < 1:
-        raise ConfigError(f"quantum.shots must be a positive number of measurements or null (exact); got {shots}")
-    if executor == "torch" and shots is not None and diff_method not in ("best", "parameter-shift"):
-        raise ConfigError(f"quantum.executor=torch with quantum.shots={shots} differentiates by the parameter-shift "
-                          f"rule (quantum.diff_method=best or parameter-shift; got {diff_method}); for "
-                          f"{diff_method} set quantum.executor=pennylane")
 
 
 def uniform_noise(batch_size: int, n: int) -> torch.Tensor:
@@ -84,7 +58,7 @@ class QuantumLatent(nn.Module):
         # Small random start: near-identity layers keep the early latent close to the encoded noise.
         self.weights = nn.Parameter(0.1 * torch.randn(circuits.weight_shapes(n_qubits, n_layers)))
         if executor == "torch":
-            self.simulator = StatevectorCircuit(n_qubits, zz_readout=readout == "zz")
+            self.simulator = circuit_simulator(n_qubits, noise, zz_readout=readout == "zz")
         else:
             self.qnode = circuits.latent_qnode(n_qubits, readout, device, shots, diff_method, noise)
 
@@ -182,7 +156,7 @@ class PatchQuantumGenerator(nn.Module):
         self.dim = n_patches * 2**n_qubits
         self.weights = nn.Parameter(0.1 * torch.randn(n_patches, *circuits.weight_shapes(n_qubits, n_layers)))
         if executor == "torch":
-            self.simulator = StatevectorCircuit(n_qubits)
+            self.simulator = circuit_simulator(n_qubits, noise)
         else:
             self.qnode = circuits.probs_qnode(n_qubits, device, shots, diff_method, noise)
 

@@ -30,7 +30,8 @@ from torch import nn
 
 from qmolgen.errors import ConfigError
 from qmolgen.quantum import circuits
-from qmolgen.quantum.statevector import StatevectorCircuit
+from qmolgen.quantum.density import circuit_simulator
+from qmolgen.quantum.executors import check_executor
 
 PRIOR_KINDS = ("qcbm", "prior_bernoulli", "prior_autoregressive")
 BANDWIDTHS = (0.25, 1.0, 4.0)  # σ² of the Gaussian kernels, in units of squared Hamming distance
@@ -207,11 +208,9 @@ class BornMachine(BitPrior):
         self.weights = nn.Parameter(torch.rand(*circuits.weight_shapes(n_qubits, n_layers)) * 2 * math.pi)
         # Probabilities are computed analytically (torch statevector, or a PennyLane device, e.g. default.mixed
         # with quantum.noise); shots are simulated by sampling them, so one code path serves every device.
-        if executor == "torch" and (device != "default.qubit" or circuits.active_noise(noise)):
-            raise ConfigError("quantum.executor=torch simulates exact, noiseless statevectors only; for noise or "
-                              "another device set quantum.executor=pennylane (quantum.device=default.mixed for noise)")
         if executor == "torch":
-            self.simulator = StatevectorCircuit(n_qubits, dtype=torch.complex128)
+            check_executor(executor, device, None, noise)  # shots are drawn from the exact probabilities below
+            self.simulator = circuit_simulator(n_qubits, noise, dtype=torch.complex128)
         else:
             self.qnode = circuits.probs_qnode(n_qubits, device, None, diff_method, noise)
 
