@@ -18,7 +18,7 @@ import math
 import torch
 
 from qmolgen.quantum.circuits import active_noise, check_weights
-from qmolgen.quantum.statevector import StatevectorCircuit, _kron_all
+from qmolgen.quantum.statevector import StatevectorCircuit
 
 
 def _on_qubit_blocks(rho: torch.Tensor, qubit: int, n_qubits: int) -> torch.Tensor:
@@ -64,6 +64,7 @@ def amplitude_damp_adjoint(obs: torch.Tensor, qubit: int, n_qubits: int, gamma: 
 
 CHANNELS = {"depolarizing": depolarize, "amplitude_damping": amplitude_damp}
 # Heisenberg pictures (adjoint maps on observables): depolarizing's Kraus operators are Hermitian, so it is its own
+# adjoint; amplitude damping's is not
 ADJOINT_CHANNELS = {"depolarizing": depolarize, "amplitude_damping": amplitude_damp_adjoint}
 
 
@@ -92,10 +93,14 @@ class DensityMatrixCircuit(StatevectorCircuit):
         # the generator n_critic times between weight updates, and each evolution costs as much as a forward pass
         self._kept: tuple[torch.Tensor, torch.Tensor] | None = None
 
+    def _channel_steps(self) -> list[tuple[str, float, int]]:
+        """(channel, strength, qubit) in the order the circuit applies them after a layer."""
+        return [(name, strength, q) for name, strength in self.noise.items() for q in range(self.n_qubits)]
+
     def _channels(self, rho: torch.Tensor, adjoint: bool = False) -> torch.Tensor:
         """Every channel on every qubit (forward order; the adjoint maps in reverse order)."""
         table = ADJOINT_CHANNELS if adjoint else CHANNELS
-        steps = [(name, strength, q) for name, strength in self.noise.items() for q in range(self.n_qubits)]
+        steps = self._channel_steps()
         for name, strength, qubit in (reversed(steps) if adjoint else steps):
             rho = table[name](rho, qubit, self.n_qubits, strength)
         return rho
@@ -103,8 +108,7 @@ class DensityMatrixCircuit(StatevectorCircuit):
     def _diagonal_channels_adjoint(self, diagonals: torch.Tensor) -> torch.Tensor:
         """The channels' Heisenberg pictures on diagonal observables (K, 2**n): each qubit's bit mixes by a 2 x 2
         matrix (depolarizing: keep 1 - 2p/3, swap 2p/3; amplitude damping: |1><1| gains gamma of |0><0|)."""
-        steps = [(name, strength, q) for name, strength in self.noise.items() for q in range(self.n_qubits)]
-        for name, strength, qubit in reversed(steps):
+        for name, strength, qubit in reversed(self._channel_steps()):
             if name == "depolarizing":
                 mixing = [[1 - 2 * strength / 3, 2 * strength / 3], [2 * strength / 3, 1 - 2 * strength / 3]]
             else:
@@ -118,13 +122,9 @@ class DensityMatrixCircuit(StatevectorCircuit):
         """U rho U^T for U the Kronecker product of RY(theta_i) (real; U^T rho U with transpose), one half of the
         register at a time: f(M) = (U M)^T applies U to M's columns as L V R^T (V a column as a hi x lo matrix),
         and f(f(rho)) is U rho U^T."""
-        c, s = torch.cos(thetas / 2), torch.sin(thetas / 2)
-        rotations = torch.stack([torch.stack([c, -s], -1), torch.stack([s, c], -1)], -2)
-        if transpose:
-            rotations = rotations.transpose(1, 2)
+        left, right = self._ry_halves(thetas, rho.dtype, transpose)
+        right_t = right.T
         split = self.n_qubits // 2
-        left = _kron_all(rotations[:split]).to(rho.dtype)
-        right_t = _kron_all(rotations[split:]).T.to(rho.dtype)
         batch, dim = rho.shape[0], rho.shape[1]
         hi, lo = 2**split, 2 ** (self.n_qubits - split)
         for _ in range(2):

@@ -94,14 +94,22 @@ class StatevectorCircuit(torch.nn.Module):
         left, right = _product_state(qubits[:, :split]), _product_state(qubits[:, split:])
         return (left[:, :, None] * right[:, None, :]).reshape(len(angles), -1)
 
+    def _ry_halves(self, thetas: torch.Tensor, dtype: torch.dtype,
+                   transpose: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+        """The Kronecker product of RY(theta_i) over each half of the register, (left, right) with
+        RY(theta) = left (x) right; with transpose, the factors of its transpose."""
+        c, s = torch.cos(thetas / 2), torch.sin(thetas / 2)
+        rotations = torch.stack([torch.stack([c, -s], -1), torch.stack([s, c], -1)], -2)  # (n, 2, 2)
+        if transpose:
+            rotations = rotations.transpose(1, 2)
+        split = self.n_qubits // 2
+        return _kron_all(rotations[:split]).to(dtype), _kron_all(rotations[split:]).to(dtype)
+
     def _ry_layer(self, state: torch.Tensor, thetas: torch.Tensor) -> torch.Tensor:
         """RY(theta_i) on every qubit i: the Kronecker product of the 2x2 rotations, applied as one
         matrix per half of the register (two small matmuls instead of n single-qubit passes)."""
-        c, s = torch.cos(thetas / 2), torch.sin(thetas / 2)
-        rotations = torch.stack([torch.stack([c, -s], -1), torch.stack([s, c], -1)], -2)  # (n, 2, 2)
         split = self.n_qubits // 2
-        left = _kron_all(rotations[:split]).to(state.dtype)
-        right = _kron_all(rotations[split:]).to(state.dtype)
+        left, right = self._ry_halves(thetas, state.dtype)
         shaped = state.reshape(len(state), 2**split, 2 ** (self.n_qubits - split))
         return (left @ shaped @ right.T).reshape(len(state), -1)
 
