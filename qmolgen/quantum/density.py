@@ -27,39 +27,40 @@ def _on_qubit_blocks(rho: torch.Tensor, qubit: int, n_qubits: int) -> torch.Tens
     return rho.reshape(len(rho), high, 2, low, high, 2, low)
 
 
-def _scaled_blocks(rho: torch.Tensor, qubit: int, n_qubits: int, scale: list[list[float]]) -> torch.Tensor:
-    """rho with each of `qubit`'s 2 x 2 blocks (row bit r, column bit c) multiplied by scale[r][c], as blocks."""
-    factors = torch.tensor(scale, dtype=rho.real.dtype).view(1, 1, 2, 1, 1, 2, 1)
-    return _on_qubit_blocks(rho, qubit, n_qubits) * factors
+def _mix_blocks(rho: torch.Tensor, qubit: int, n_qubits: int, keep: list[list[float]],
+                flipped: list[list[float]]) -> torch.Tensor:
+    """A one-qubit channel in the form both of these channels take: block (r, c) of `qubit` becomes
+    keep[r][c] * rho_rc + flipped[r][c] * rho_(1-r)(1-c) (the flipped term is X rho X's block). Out of place, in
+    four full-size operations, so autograd records no slice copies."""
+    blocks = _on_qubit_blocks(rho, qubit, n_qubits)
+    shape = (1, 1, 2, 1, 1, 2, 1)
+    real = rho.real.dtype
+    out = blocks * torch.tensor(keep, dtype=real).view(shape)
+    out = out + blocks.flip(2, 5) * torch.tensor(flipped, dtype=real).view(shape)
+    return out.reshape(rho.shape)
 
 
 def depolarize(rho: torch.Tensor, qubit: int, n_qubits: int, p: float) -> torch.Tensor:
     """PennyLane's DepolarizingChannel(p): (1 - p) rho + p/3 (X rho X + Y rho Y + Z rho Z), which is
-    (1 - 4p/3) rho + 2p/3 Tr_q(rho) (x) I: every block shrinks, and the diagonal blocks each gain the partial trace.
-    Its Kraus operators are Hermitian, so it is also its own Heisenberg picture."""
-    blocks = _on_qubit_blocks(rho, qubit, n_qubits)
-    trace = (2 * p / 3) * (blocks[:, :, 0, :, :, 0, :] + blocks[:, :, 1, :, :, 1, :])
-    out = _on_qubit_blocks((1 - 4 * p / 3) * rho, qubit, n_qubits)
-    out[:, :, 0, :, :, 0, :] += trace
-    out[:, :, 1, :, :, 1, :] += trace
-    return out.reshape(rho.shape)
+    (1 - 4p/3) rho + 2p/3 Tr_q(rho) (x) I: the off-diagonal blocks shrink by 1 - 4p/3, and each diagonal block
+    keeps 1 - 2p/3 of itself and gains 2p/3 of the other. Its Kraus operators are Hermitian, so it is also its own
+    Heisenberg picture."""
+    off, own, other = 1 - 4 * p / 3, 1 - 2 * p / 3, 2 * p / 3
+    return _mix_blocks(rho, qubit, n_qubits, [[own, off], [off, own]], [[other, 0.0], [0.0, other]])
 
 
 def amplitude_damp(rho: torch.Tensor, qubit: int, n_qubits: int, gamma: float) -> torch.Tensor:
     """PennyLane's AmplitudeDamping(gamma): |1> decays to |0> with probability gamma; coherences shrink by
     sqrt(1 - gamma)."""
     keep = math.sqrt(1 - gamma)
-    out = _scaled_blocks(rho, qubit, n_qubits, [[1.0, keep], [keep, 1 - gamma]])
-    out[:, :, 0, :, :, 0, :] += gamma * _on_qubit_blocks(rho, qubit, n_qubits)[:, :, 1, :, :, 1, :]
-    return out.reshape(rho.shape)
+    return _mix_blocks(rho, qubit, n_qubits, [[1.0, keep], [keep, 1 - gamma]], [[gamma, 0.0], [0.0, 0.0]])
 
 
 def amplitude_damp_adjoint(obs: torch.Tensor, qubit: int, n_qubits: int, gamma: float) -> torch.Tensor:
-    """The Heisenberg picture of AmplitudeDamping(gamma): sum_i K_i^dagger O K_i for its two Kraus operators."""
+    """The Heisenberg picture of AmplitudeDamping(gamma): sum_i K_i^dagger O K_i for its two Kraus operators
+    (the |1><1| block gains gamma of the |0><0| block)."""
     keep = math.sqrt(1 - gamma)
-    out = _scaled_blocks(obs, qubit, n_qubits, [[1.0, keep], [keep, 1 - gamma]])
-    out[:, :, 1, :, :, 1, :] += gamma * _on_qubit_blocks(obs, qubit, n_qubits)[:, :, 0, :, :, 0, :]
-    return out.reshape(obs.shape)
+    return _mix_blocks(obs, qubit, n_qubits, [[1.0, keep], [keep, 1 - gamma]], [[0.0, 0.0], [0.0, gamma]])
 
 
 CHANNELS = {"depolarizing": depolarize, "amplitude_damping": amplitude_damp}
