@@ -2,7 +2,8 @@
 
 Entries are .npz files of plain arrays, read with allow_pickle=False, written atomically, and keyed by
 a hash of everything they depend on (input file contents, settings, qmolgen version), so a stale entry
-is never read. The folder is $QMOLGEN_CACHE_DIR, else $XDG_CACHE_HOME/qmolgen, else ~/.cache/qmolgen;
+is never read. Concurrent runs (`qmolgen benchmark --jobs N` on a fresh machine) compute an entry once:
+the first takes the entry's lock file, the others wait for it and then read what it stored. The folder is $QMOLGEN_CACHE_DIR, else $XDG_CACHE_HOME/qmolgen, else ~/.cache/qmolgen;
 deleting it is always safe.
 """
 
@@ -10,13 +11,23 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Callable, Iterator
 
 import numpy as np
 
 import qmolgen
 from qmolgen.outputs import atomic_path
+
+try:
+    import fcntl
+except ImportError:  # not POSIX (Windows): no lock; concurrent runs may compute an entry twice, still correctly
+    fcntl = None
+
+log = logging.getLogger("qmolgen")
 
 
 def cache_dir() -> Path:
@@ -75,3 +86,38 @@ def store(name: str, **arrays: np.ndarray) -> None:
                 np.savez(handle, **arrays)
     except OSError:  # a read-only home must not stop a run: the result is simply not cached
         pass
+
+
+@contextmanager
+def exclusive(name: str) -> Iterator[None]:
+    """Hold entry `name`'s lock while computing it: another process computing the same entry makes this one
+    wait (it should then load the entry before computing). Without a writable cache folder, no lock."""
+    folder = cache_dir()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        handle = (folder / f"{name}.lock").open("a")
+    except OSError:
+        yield
+        return
+    with handle:
+        if fcntl is not None:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                log.info("cache: another qmolgen process is computing %s; waiting for it", name)
+                fcntl.flock(handle, fcntl.LOCK_EX)
+        yield  # the lock goes with the file handle, also when the computation raises
+
+
+def computed(name: str, compute: Callable[[], dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """The arrays stored under `name`, computed by `compute()` and stored first when absent, once across
+    concurrent processes."""
+    hit = load(name)
+    if hit is not None:
+        return hit
+    with exclusive(name):
+        hit = load(name)  # another process may have stored it while this one waited
+        if hit is None:
+            hit = compute()
+            store(name, **hit)
+    return hit

@@ -193,13 +193,15 @@ def _encode_file(path: str, atom_types, max_atoms, limit: int | None = None, see
     file = resolve_path(path)
     name = cache.key("molecules", file=cache.file_digest(file), atom_types=atom_types, max_atoms=max_atoms,
                      limit=limit, seed=seed)
-    hit = cache.load(name)
-    if hit is not None:
-        report = LoadReport(str(path), int(hit["n_lines"]), int(hit["n_used"]),
-                            json.loads(str(hit["problems"])))
-        spec = GraphSpec(tuple(str(a) for a in hit["atom_types"]), int(hit["max_atoms"]))
-        smiles = str(hit["smiles"]).split("\n") if int(hit["n_used"]) else []
-        return smiles, hit["nodes"], hit["edges"], report, spec
+    hit = cache.computed(name, lambda: _encoded_arrays(path, atom_types, max_atoms, limit, seed))
+    report = LoadReport(str(path), int(hit["n_lines"]), int(hit["n_used"]), json.loads(str(hit["problems"])))
+    spec = GraphSpec(tuple(str(a) for a in hit["atom_types"]), int(hit["max_atoms"]))
+    smiles = str(hit["smiles"]).split("\n") if int(hit["n_used"]) else []
+    return smiles, hit["nodes"], hit["edges"], report, spec
+
+
+def _encoded_arrays(path: str, atom_types, max_atoms, limit: int | None, seed: int) -> dict[str, np.ndarray]:
+    """_encode_file's work, as the arrays it caches."""
     rows = read_smiles(path)
     if limit is not None and limit < len(rows):  # subsample before parsing: quick runs stay quick
         keep = np.sort(np.random.default_rng(seed).choice(len(rows), max(int(limit), 10), replace=False))
@@ -227,10 +229,9 @@ def _encode_file(path: str, atom_types, max_atoms, limit: int | None = None, see
     shape = (0, spec.max_atoms)
     nodes = np.stack(nodes) if nodes else np.zeros(shape, dtype=np.int64)
     edges = np.stack(edges) if edges else np.zeros((0, spec.max_atoms, spec.max_atoms), dtype=np.int64)
-    cache.store(name, smiles=np.array("\n".join(smiles)), nodes=nodes, edges=edges, n_lines=report.n_lines,
-                n_used=report.n_used, problems=np.array(json.dumps(report.problems)),
-                atom_types=np.array(spec.atom_types), max_atoms=spec.max_atoms)
-    return smiles, nodes, edges, report, spec
+    return dict(smiles=np.array("\n".join(smiles)), nodes=nodes, edges=edges, n_lines=np.array(report.n_lines),
+                n_used=np.array(report.n_used), problems=np.array(json.dumps(report.problems)),
+                atom_types=np.array(spec.atom_types), max_atoms=np.array(spec.max_atoms))
 
 
 def load_molecules(path: str, atom_types="auto", max_atoms="auto", skip_invalid: bool = False,

@@ -96,23 +96,14 @@ def smiles_digest(smiles) -> str:
 def _reference_stats(smiles: tuple[str, ...]):
     """ChemNet mean and covariance of a reference set: in memory, and on disk across runs."""
     name = cache.key("chemnet", smiles=smiles_digest(smiles), versions=cache.library_versions("fcd", "rdkit"))
-    hit = cache.load(name)
-    if hit is not None:
-        return hit["mu"], hit["sigma"]
-    mu, sigma = _chemnet_stats(smiles)
-    cache.store(name, mu=mu, sigma=sigma)
-    return mu, sigma
+    stats = cache.computed(name, lambda: dict(zip(("mu", "sigma"), _chemnet_stats(smiles))))
+    return stats["mu"], stats["sigma"]
 
 
 @lru_cache(maxsize=4)
 def _reference_properties(smiles: tuple[str, ...]) -> np.ndarray:
     name = cache.key("properties", smiles=smiles_digest(smiles), versions=cache.library_versions("rdkit"))
-    hit = cache.load(name)
-    if hit is not None:
-        return hit["values"]
-    values = np.array([properties(s) for s in smiles])
-    cache.store(name, values=values)
-    return values
+    return cache.computed(name, lambda: {"values": np.array([properties(s) for s in smiles])})["values"]
 
 
 def fcd_score(generated: list[str], reference: list[str]) -> float | None:

@@ -116,22 +116,23 @@ class ReferenceStats:
 
     def __init__(self, smiles: list[str], digest: str, chunk: int = 10_000):
         name = cache.key("moses-reference", smiles=digest, versions=cache.library_versions("rdkit"))
-        hit = cache.load(name)
-        if hit is None:
-            # `chunk` molecules at a time: RDKit molecules of a whole test set (176,074) would take gigabytes
-            packed, frags, scaffs = [], Counter(), Counter()
-            for start in range(0, len(smiles), chunk):
-                mols = [m for m in (Chem.MolFromSmiles(s) for s in smiles[start:start + chunk]) if m is not None]
-                packed.append(np.packbits(fingerprints(mols), axis=1))
-                frags.update(f for m in mols for f in fragments(m))
-                scaffs.update(s for s in map(scaffold, mols) if s)
-            hit = {"fingerprints": np.concatenate(packed) if packed else np.zeros((0, 128), np.uint8),
-                   "frag_keys": np.array(list(frags)), "frag_counts": np.array(list(frags.values())),
-                   "scaff_keys": np.array(list(scaffs)), "scaff_counts": np.array(list(scaffs.values()))}
-            cache.store(name, **hit)
+        hit = cache.computed(name, lambda: self._compute(smiles, chunk))
         self.packed_fingerprints = hit["fingerprints"]  # 8 bits a byte: 22 MB for MOSES's test set, not 180
         self.fragments = Counter(dict(zip(map(str, hit["frag_keys"]), map(int, hit["frag_counts"]))))
         self.scaffolds = Counter(dict(zip(map(str, hit["scaff_keys"]), map(int, hit["scaff_counts"]))))
+
+    @staticmethod
+    def _compute(smiles: list[str], chunk: int) -> dict[str, np.ndarray]:
+        # `chunk` molecules at a time: RDKit molecules of a whole test set (176,074) would take gigabytes
+        packed, frags, scaffs = [], Counter(), Counter()
+        for start in range(0, len(smiles), chunk):
+            mols = [m for m in (Chem.MolFromSmiles(s) for s in smiles[start:start + chunk]) if m is not None]
+            packed.append(np.packbits(fingerprints(mols), axis=1))
+            frags.update(f for m in mols for f in fragments(m))
+            scaffs.update(s for s in map(scaffold, mols) if s)
+        return {"fingerprints": np.concatenate(packed) if packed else np.zeros((0, 128), np.uint8),
+                "frag_keys": np.array(list(frags)), "frag_counts": np.array(list(frags.values())),
+                "scaff_keys": np.array(list(scaffs)), "scaff_counts": np.array(list(scaffs.values()))}
 
 
 def unique_at(valid: list[str], k: int) -> float | None:

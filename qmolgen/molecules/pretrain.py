@@ -76,10 +76,20 @@ def fit_sequence_model(kind: str, model: nn.Module, train_tokens: torch.Tensor, 
     settings.check()
     name = cache.key(kind, settings=vars(settings), **key_parts)
     report = _restore(name, model)
-    if report is not None:
-        log.info("%s: reusing the cached model (%s)", kind, name)
-        model.eval()
-        return {**report, "cached": True}
+    if report is None:
+        with cache.exclusive(name):  # concurrent runs train it once; the others wait, then load it
+            report = _restore(name, model)
+            if report is None:
+                return {**_train(kind, name, model, train_tokens, settings, score, progress), "cached": False}
+    log.info("%s: reusing the cached model (%s)", kind, name)
+    model.eval()
+    return {**report, "cached": True}
+
+
+def _train(kind: str, name: str, model: nn.Module, train_tokens: torch.Tensor, settings: PretrainSettings,
+           score: Callable[[nn.Module], dict] | None, progress: bool) -> dict:
+    """fit_sequence_model's training, resumed from the entry's partial checkpoint if a run was killed; stores
+    the model under `name` and returns its report."""
     partial = cache.cache_dir() / f"{name}.partial.pt"
     opt = torch.optim.Adam(model.parameters(), lr=settings.lr)
     train_tokens = train_tokens.to(module_device(model))  # train.device: the tokens go where the model is
@@ -132,4 +142,4 @@ def fit_sequence_model(kind: str, model: nn.Module, train_tokens: torch.Tensor, 
     _store(name, model, report)
     partial.unlink(missing_ok=True)
     model.eval()
-    return {**report, "cached": False}
+    return report

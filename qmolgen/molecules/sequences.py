@@ -74,12 +74,17 @@ def _encode_file(path: str, language: str, atom_types, max_atoms, max_length, gr
     name = cache.key("sequences", file=cache.file_digest(source), path=path, language=language,
                      atom_types=atom_types, max_atoms=max_atoms, max_length=max_length, graph_filter=graph_filter,
                      limit=limit, seed=seed)
-    hit = cache.load(name)
-    if hit is not None:
-        report = LoadReport(str(path), int(hit["n_lines"]), int(hit["n_used"]), json.loads(str(hit["problems"])))
-        vocab = Vocabulary([str(t) for t in hit["vocab"]], language)
-        split_names = str(hit["split_names"]).split("\n") if str(hit["split_names"]) else None
-        return str(hit["smiles"]).split("\n"), hit["tokens"], vocab, int(hit["max_length"]), report, split_names
+    hit = cache.computed(name, lambda: _encoded_arrays(path, language, atom_types, max_atoms, max_length,
+                                                       graph_filter, limit, seed))
+    report = LoadReport(str(path), int(hit["n_lines"]), int(hit["n_used"]), json.loads(str(hit["problems"])))
+    vocab = Vocabulary([str(t) for t in hit["vocab"]], language)
+    split_names = str(hit["split_names"]).split("\n") if str(hit["split_names"]) else None
+    return str(hit["smiles"]).split("\n"), hit["tokens"], vocab, int(hit["max_length"]), report, split_names
+
+
+def _encoded_arrays(path: str, language: str, atom_types, max_atoms, max_length, graph_filter: bool,
+                    limit: int | None, seed: int) -> dict[str, np.ndarray]:
+    """_encode_file's work, as the arrays it caches."""
     rows, row_splits = _rows_by_split(path, limit, seed)
     report = LoadReport(source=str(path), n_lines=len(rows))
     spec = None
@@ -116,11 +121,10 @@ def _encode_file(path: str, language: str, atom_types, max_atoms, max_length, gr
     vocab = Vocabulary.from_sequences(sequences, language)
     tokens = vocab.encode(sequences, length)
     split_names = kept_splits if row_splits else None
-    cache.store(name, smiles=np.array("\n".join(smiles)), tokens=tokens, vocab=np.array(vocab.tokens),
-                max_length=length, n_lines=report.n_lines, n_used=report.n_used,
+    return dict(smiles=np.array("\n".join(smiles)), tokens=tokens, vocab=np.array(vocab.tokens),
+                max_length=np.array(length), n_lines=np.array(report.n_lines), n_used=np.array(report.n_used),
                 problems=np.array(json.dumps(report.problems)),
                 split_names=np.array("\n".join(split_names) if split_names else ""))
-    return smiles, tokens, vocab, length, report, split_names
 
 
 def load_sequences(path: str, language: str = "selfies", atom_types="auto", max_atoms="auto", max_length="auto",
