@@ -2,6 +2,7 @@
 
 import csv
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -255,3 +256,31 @@ def test_backend_options_are_checked_before_anything_runs(tmp_path):
     result = CliRunner().invoke(main, ["benchmark", "credit", "--grid", "quantum.n_qubits", "--out", str(tmp_path)])
     assert result.exit_code == 1 and "not KEY=VALUE1,VALUE2" in result.output
     assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/status").is_file(), reason="reads process states from /proc (Linux)")
+def test_a_cell_process_ends_when_the_sweep_that_started_it_is_killed():
+    import subprocess
+    import sys
+    import time
+
+    # An intermediate process starts a "cell" that would sleep for a minute, prints its pid and exits at once,
+    # as a sweep stopped with `kill` does: the orphaned cell must end by itself within a few seconds.
+    cell = ("from qmolgen.benchmark.cell import exit_when_orphaned; import time; "
+            "exit_when_orphaned(0.1); time.sleep(60)")
+    starter = f"import subprocess, sys; print(subprocess.Popen([sys.executable, '-c', {cell!r}]).pid)"
+    pid = int(subprocess.run([sys.executable, "-c", starter], capture_output=True, text=True, check=True).stdout)
+
+    def running() -> bool:
+        status = Path(f"/proc/{pid}/status")
+        try:
+            state = next(line for line in status.read_text().splitlines() if line.startswith("State:"))
+        except (FileNotFoundError, ProcessLookupError):
+            return False
+        return "Z" not in state.split()[1]  # a zombie has exited and waits to be reaped
+
+    deadline = time.time() + 30
+    while running() and time.time() < deadline:
+        time.sleep(0.2)
+    assert not running()

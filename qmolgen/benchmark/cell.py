@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
+import threading
+import time
 from pathlib import Path
 
 import yaml
@@ -42,8 +45,23 @@ def run_cell(folder: Path) -> None:
     write_text(folder / "final_metrics.json", json.dumps(metrics, indent=2) + "\n", force=True)
 
 
+def exit_when_orphaned(interval: float = 2.0) -> None:
+    """End this process (exit status 143, as for SIGTERM) once the process that started it is gone: a sweep
+    stopped with `kill` must not leave its cells training on. The cell's checkpoint is written atomically, so
+    a rerun of the sweep resumes it."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(interval)
+        os._exit(143)
+
+    threading.Thread(target=watch, name="exit-when-orphaned", daemon=True).start()
+
+
 if __name__ == "__main__":
     logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr)
+    exit_when_orphaned()
     try:
         run_cell(Path(sys.argv[1]))
     except QmolgenError as exc:  # a user-facing problem: its message is the whole story (unexpected ones get a traceback)
