@@ -260,17 +260,23 @@ def test_backend_options_are_checked_before_anything_runs(tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/status").is_file(), reason="reads process states from /proc (Linux)")
-def test_a_cell_process_ends_when_the_sweep_that_started_it_is_killed():
+def test_a_cell_process_ends_when_the_sweep_that_started_it_is_killed(tmp_path):
     import subprocess
     import sys
     import time
 
-    # An intermediate process starts a "cell" that would sleep for a minute, prints its pid and exits at once,
-    # as a sweep stopped with `kill` does: the orphaned cell must end by itself within a few seconds.
+    # A "sweep" starts a "cell" that would sleep for a minute, naming itself as the parent as the sweep does,
+    # prints the cell's pid and exits at once, as a sweep stopped with `kill` does (here even before the cell
+    # has finished starting): the orphaned cell must end by itself within seconds, and say why.
     cell = ("from qmolgen.benchmark.cell import exit_when_orphaned; import time; "
             "exit_when_orphaned(0.1); time.sleep(60)")
-    starter = f"import subprocess, sys; print(subprocess.Popen([sys.executable, '-c', {cell!r}]).pid)"
-    pid = int(subprocess.run([sys.executable, "-c", starter], capture_output=True, text=True, check=True).stdout)
+    log = tmp_path / "stderr.txt"
+    sweep = ("import os, subprocess, sys; "
+             f"env = {{**os.environ, 'QMOLGEN_PARENT_PID': str(os.getpid())}}; "
+             f"print(subprocess.Popen([sys.executable, '-c', {cell!r}], env=env, stdout=subprocess.DEVNULL, "
+             f"stderr=open({str(log)!r}, 'w')).pid)")
+    started = time.time()
+    pid = int(subprocess.run([sys.executable, "-c", sweep], capture_output=True, text=True, check=True).stdout)
 
     def running() -> bool:
         status = Path(f"/proc/{pid}/status")
@@ -280,7 +286,7 @@ def test_a_cell_process_ends_when_the_sweep_that_started_it_is_killed():
             return False
         return "Z" not in state.split()[1]  # a zombie has exited and waits to be reaped
 
-    deadline = time.time() + 30
-    while running() and time.time() < deadline:
+    while running() and time.time() < started + 30:
         time.sleep(0.2)
-    assert not running()
+    assert not running() and time.time() < started + 30  # well before its minute of sleep
+    assert "rerun the sweep" in log.read_text()

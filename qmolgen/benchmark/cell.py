@@ -45,15 +45,21 @@ def run_cell(folder: Path) -> None:
     write_text(folder / "final_metrics.json", json.dumps(metrics, indent=2) + "\n", force=True)
 
 
+PARENT_VARIABLE = "QMOLGEN_PARENT_PID"  # the sweep process's id, set by the sweep for each cell it starts
+
+
 def exit_when_orphaned(interval: float = 2.0) -> None:
     """End this process (exit status 143, as for SIGTERM) once the process that started it is gone: a sweep
     stopped with `kill` must not leave its cells training on. The cell's checkpoint is written atomically, so
-    a rerun of the sweep resumes it."""
-    parent = os.getppid()
+    a rerun of the sweep resumes it. The parent is the one named in $QMOLGEN_PARENT_PID (a parent that died
+    while this process was starting is noticed too), else the current one."""
+    parent = int(os.environ.get(PARENT_VARIABLE) or os.getppid())
 
     def watch() -> None:
         while os.getppid() == parent:
             time.sleep(interval)
+        print("cell: the process that started this cell is gone, so it stops here; rerun the sweep (the same "
+              "--out) to resume it from its checkpoint", file=sys.stderr, flush=True)
         os._exit(143)
 
     threading.Thread(target=watch, name="exit-when-orphaned", daemon=True).start()

@@ -26,6 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from pathlib import Path
 
+from qmolgen.benchmark.cell import PARENT_VARIABLE
 from qmolgen.benchmark.plan import Cell
 from qmolgen.errors import ConfigError
 from qmolgen.outputs import write_text
@@ -170,6 +171,7 @@ def _run_cell(where: str, cell: Cell, out: Path, env: dict | None) -> tuple[str,
     (folder / ERROR_FILE).unlink(missing_ok=True)
     log.info("%s: running", where)
     start = time.perf_counter()
+    env = {**(env or os.environ), PARENT_VARIABLE: str(os.getpid())}  # the cell stops if this process dies
     result = subprocess.run([sys.executable, "-m", "qmolgen.benchmark.cell", str(folder)], env=env, check=False,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     seconds = time.perf_counter() - start
