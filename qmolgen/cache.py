@@ -3,8 +3,8 @@
 Entries are .npz files of plain arrays, read with allow_pickle=False, written atomically, and keyed by
 a hash of everything they depend on (input file contents, settings, qmolgen version), so a stale entry
 is never read. Concurrent runs (`qmolgen benchmark --jobs N` on a fresh machine) compute an entry once:
-the first takes the entry's lock file, the others wait for it and then read what it stored. The folder is $QMOLGEN_CACHE_DIR, else $XDG_CACHE_HOME/qmolgen, else ~/.cache/qmolgen;
-deleting it is always safe.
+the first takes the entry's lock file, the others wait for it and then read what it stored. The folder is
+$QMOLGEN_CACHE_DIR, else $XDG_CACHE_HOME/qmolgen, else ~/.cache/qmolgen; deleting it is always safe.
 """
 
 from __future__ import annotations
