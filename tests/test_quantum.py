@@ -389,3 +389,34 @@ def test_density_matrix_observables_are_reused_only_while_the_weights_are_unchan
         moved = simulator(angles, weights)
     assert simulator._kept[1] is not kept and not torch.allclose(moved, first)
     assert torch.allclose(moved, simulator(angles, weights.clone().requires_grad_()).detach(), atol=1e-12)
+
+
+def test_pauli_transfer_matrices_follow_the_textbook_conjugations():
+    from qmolgen.quantum.pauli import channel_kraus, heisenberg_transfer, rotation_kraus
+
+    theta = torch.tensor([0.7], dtype=torch.float64)
+    c, s = math.cos(0.7), math.sin(0.7)
+    ry, rz = heisenberg_transfer(rotation_kraus("Y", theta))[0], heisenberg_transfer(rotation_kraus("Z", theta))[0]
+    # columns are the images of I, X, Y, Z: RY^dagger Z RY = cos Z - sin X, RZ^dagger X RZ = cos X - sin Y
+    assert torch.allclose(ry[:, 3], torch.tensor([0, -s, 0, c], dtype=torch.float64))
+    assert torch.allclose(rz[:, 1], torch.tensor([0, c, -s, 0], dtype=torch.float64))
+    p = 0.3
+    assert torch.allclose(heisenberg_transfer(channel_kraus("depolarizing", p)),
+                          torch.diag(torch.tensor([1, 1 - 4 * p / 3, 1 - 4 * p / 3, 1 - 4 * p / 3], dtype=torch.float64)))
+    damping = heisenberg_transfer(channel_kraus("amplitude_damping", p))
+    assert torch.allclose(damping[:, 3], torch.tensor([p, 0, 0, 1 - p], dtype=torch.float64))  # Z -> (1-g) Z + g I
+
+
+def test_the_ring_transfer_is_the_ring_unitary_conjugating_every_pauli_string():
+    from qmolgen.quantum.pauli import PAULIS, ring_transfer
+
+    n = 3
+    ring = torch.eye(2**n, dtype=torch.complex128)[StatevectorCircuit(n).ring_perm]  # new_state = ring @ state
+    source, sign = ring_transfer(n)
+    strings = torch.stack([torch.kron(torch.kron(PAULIS[a], PAULIS[b]), PAULIS[c])
+                           for a in range(4) for b in range(4) for c in range(4)])
+    for i, string in enumerate(strings):
+        conjugated = ring.conj().T @ string @ ring  # Heisenberg: U^dagger P U, itself one signed Pauli string
+        coefficients = torch.einsum("jab,ba->j", strings, conjugated).real / 2**n
+        j = int(coefficients.abs().argmax())
+        assert coefficients.abs().sum() == pytest.approx(1) and source[j] == i and sign[j] == coefficients[j]

@@ -5,8 +5,9 @@ amplitude damping, in the order given) acts on every qubit, as PennyLane's defau
 batch's states are one (batch, 2**n, 2**n) complex tensor, and nothing is built at full size: the first layer is
 a pure product state (its density matrix one outer product), an RZ layer is one diagonal phase on each side, an
 RY layer is a Kronecker product applied one half of the register at a time on each side, the ring permutes rows
-and columns, and a channel mixes the 2 x 2 blocks of its qubit. Tests hold readouts and gradients to
-default.mixed within 1e-5.
+and columns, and a channel mixes the 2 x 2 blocks of its qubit. The readout that training differentiates is
+computed in the Heisenberg picture over Pauli strings instead (qmolgen/quantum/pauli.py). Tests hold readouts and
+gradients to default.mixed within 1e-5.
 
 Memory grows as 4**n a sample (8 qubits: 512 KB at complex64), so it is meant for the recipes' 4-10 qubits.
 """
@@ -18,6 +19,7 @@ import math
 import torch
 
 from qmolgen.quantum.circuits import active_noise, check_weights
+from qmolgen.quantum.pauli import PauliReadout
 from qmolgen.quantum.statevector import StatevectorCircuit
 
 
@@ -43,8 +45,7 @@ def _mix_blocks(rho: torch.Tensor, qubit: int, n_qubits: int, keep: list[list[fl
 def depolarize(rho: torch.Tensor, qubit: int, n_qubits: int, p: float) -> torch.Tensor:
     """PennyLane's DepolarizingChannel(p): (1 - p) rho + p/3 (X rho X + Y rho Y + Z rho Z), which is
     (1 - 4p/3) rho + 2p/3 Tr_q(rho) (x) I: the off-diagonal blocks shrink by 1 - 4p/3, and each diagonal block
-    keeps 1 - 2p/3 of itself and gains 2p/3 of the other. Its Kraus operators are Hermitian, so it is also its own
-    Heisenberg picture."""
+    keeps 1 - 2p/3 of itself and gains 2p/3 of the other."""
     off, own, other = 1 - 4 * p / 3, 1 - 2 * p / 3, 2 * p / 3
     return _mix_blocks(rho, qubit, n_qubits, [[own, off], [off, own]], [[other, 0.0], [0.0, other]])
 
@@ -56,28 +57,17 @@ def amplitude_damp(rho: torch.Tensor, qubit: int, n_qubits: int, gamma: float) -
     return _mix_blocks(rho, qubit, n_qubits, [[1.0, keep], [keep, 1 - gamma]], [[gamma, 0.0], [0.0, 0.0]])
 
 
-def amplitude_damp_adjoint(obs: torch.Tensor, qubit: int, n_qubits: int, gamma: float) -> torch.Tensor:
-    """The Heisenberg picture of AmplitudeDamping(gamma): sum_i K_i^dagger O K_i for its two Kraus operators
-    (the |1><1| block gains gamma of the |0><0| block)."""
-    keep = math.sqrt(1 - gamma)
-    return _mix_blocks(obs, qubit, n_qubits, [[1.0, keep], [keep, 1 - gamma]], [[0.0, 0.0], [0.0, gamma]])
-
-
 CHANNELS = {"depolarizing": depolarize, "amplitude_damping": amplitude_damp}
-# Heisenberg pictures (adjoint maps on observables): depolarizing's Kraus operators are Hermitian, so it is its own
-# adjoint; amplitude damping's is not
-ADJOINT_CHANNELS = {"depolarizing": depolarize, "amplitude_damping": amplitude_damp_adjoint}
 
 
 class DensityMatrixCircuit(StatevectorCircuit):
     """Simulates ansatz(angles, weights, noise) for a batch and returns the readout (or probabilities), exactly:
     the expectation values default.mixed gives, differentiable in the weights by autograd.
 
-    The readout is computed in the Heisenberg picture: everything after the first layer's rotations (rings,
-    noise, later layers) is the same for every sample, so each readout observable O_k is evolved backwards through
-    it once per call, M_k = Phi^dagger(O_k) (as costly as simulating one density matrix per observable), and a
-    sample's value is <psi|M_k|psi> for its pure first-layer state psi: one matrix product for the batch. The
-    Schroedinger picture (`density`) is kept for probabilities and shots.
+    The readout is computed in the Heisenberg picture (pauli.PauliReadout): everything after the noise encoding is
+    the same for every sample, so each readout observable is evolved backwards through it once per weight update
+    and a sample's value is one dot product with its encoded state. The Schroedinger picture (`density`) is kept
+    for probabilities and shots.
 
     Args:
         n_qubits: number of qubits.
@@ -89,7 +79,8 @@ class DensityMatrixCircuit(StatevectorCircuit):
     def __init__(self, n_qubits: int, noise: dict, zz_readout: bool = False, dtype: torch.dtype = torch.complex64):
         super().__init__(n_qubits, zz_readout, dtype)
         self.noise = dict(noise)
-        self.register_buffer("ring_inverse", torch.argsort(self.ring_perm), persistent=False)
+        real = torch.float32 if dtype == torch.complex64 else torch.float64
+        self.readout = PauliReadout(n_qubits, self.noise, zz_readout, real)
         # Observables evolved without gradients, kept with the weights they came from: a GAN's critic steps sample
         # the generator n_critic times between weight updates, and each evolution costs as much as a forward pass
         self._kept: tuple[torch.Tensor, torch.Tensor] | None = None
@@ -98,26 +89,11 @@ class DensityMatrixCircuit(StatevectorCircuit):
         """(channel, strength, qubit) in the order the circuit applies them after a layer."""
         return [(name, strength, q) for name, strength in self.noise.items() for q in range(self.n_qubits)]
 
-    def _channels(self, rho: torch.Tensor, adjoint: bool = False) -> torch.Tensor:
-        """Every channel on every qubit (forward order; the adjoint maps in reverse order)."""
-        table = ADJOINT_CHANNELS if adjoint else CHANNELS
-        steps = self._channel_steps()
-        for name, strength, qubit in (reversed(steps) if adjoint else steps):
-            rho = table[name](rho, qubit, self.n_qubits, strength)
+    def _channels(self, rho: torch.Tensor) -> torch.Tensor:
+        """Every channel on every qubit, in the circuit's order."""
+        for name, strength, qubit in self._channel_steps():
+            rho = CHANNELS[name](rho, qubit, self.n_qubits, strength)
         return rho
-
-    def _diagonal_channels_adjoint(self, diagonals: torch.Tensor) -> torch.Tensor:
-        """The channels' Heisenberg pictures on diagonal observables (K, 2**n): each qubit's bit mixes by a 2 x 2
-        matrix (depolarizing: keep 1 - 2p/3, swap 2p/3; amplitude damping: |1><1| gains gamma of |0><0|)."""
-        for name, strength, qubit in reversed(self._channel_steps()):
-            if name == "depolarizing":
-                mixing = [[1 - 2 * strength / 3, 2 * strength / 3], [2 * strength / 3, 1 - 2 * strength / 3]]
-            else:
-                mixing = [[1.0, 0.0], [strength, 1 - strength]]
-            view = diagonals.reshape(len(diagonals), 2**qubit, 2, -1)
-            matrix = torch.tensor(mixing, dtype=diagonals.dtype)
-            diagonals = torch.einsum("ab,kibj->kiaj", matrix, view).reshape(diagonals.shape)
-        return diagonals
 
     def _conjugate_by_ry(self, rho: torch.Tensor, thetas: torch.Tensor, transpose: bool = False) -> torch.Tensor:
         """U rho U^T for U the Kronecker product of RY(theta_i) (real; U^T rho U with transpose), one half of the
@@ -153,28 +129,13 @@ class DensityMatrixCircuit(StatevectorCircuit):
             rho = self._channels(rho.index_select(1, self.ring_perm).index_select(2, self.ring_perm))
         return rho
 
-    def heisenberg_readout(self, weights: torch.Tensor) -> torch.Tensor:
-        """The readout observables evolved back to just after the first layer's rotations: (K, 2**n, 2**n)."""
-        weights = weights.to(self.signs.dtype)
-        # The Z-basis readouts are diagonal, and the last layer's channels and ring keep them so: vectors until then
-        diagonals = self._diagonal_channels_adjoint(self.readout_table.T).index_select(1, self.ring_inverse)
-        obs = torch.diag_embed(diagonals.to(self.dtype))
-        for i, layer in enumerate(weights.flip(0)[:-1]):  # the later layers, last first
-            if i > 0:
-                obs = self._channels(obs, adjoint=True)
-                obs = obs.index_select(1, self.ring_inverse).index_select(2, self.ring_inverse)  # P^T O P
-            obs = self._conjugate_by_ry(obs, layer[:, 1], transpose=True)  # U^T O U
-            phase = self._rz_phase(layer)
-            obs = obs * (phase.conj()[:, None] * phase[None, :])  # D^dagger O D
-        obs = self._channels(obs, adjoint=True)  # the first layer's ring and channels
-        return obs.index_select(1, self.ring_inverse).index_select(2, self.ring_inverse)
-
     def _observables(self, weights: torch.Tensor) -> torch.Tensor:
-        """heisenberg_readout(weights), reused while the weights hold the same values and need no gradient."""
+        """The readout observables evolved back to the encoding (PauliReadout.observables), reused while the weights
+        hold the same values and need no gradient."""
         if torch.is_grad_enabled() and weights.requires_grad:
-            return self.heisenberg_readout(weights)
+            return self.readout.observables(weights)
         if self._kept is None or not torch.equal(self._kept[0], weights):
-            self._kept = (weights.detach().clone(), self.heisenberg_readout(weights.detach()))
+            self._kept = (weights.detach().clone(), self.readout.observables(weights.detach()))
         return self._kept[1]
 
     def probs(self, angles: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
@@ -194,12 +155,9 @@ class DensityMatrixCircuit(StatevectorCircuit):
         return counts @ self.readout_table.float() / shots
 
     def forward(self, angles: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
-        """Latent readout: <Z_i> (and <Z_i Z_i+1>), shape (B, latent_dim): <psi|M_k|psi> for every sample."""
-        psi = self._first_state(angles, weights)
-        observables = self._observables(weights)
-        k, dim = observables.shape[0], observables.shape[1]
-        applied = (psi @ observables.reshape(k * dim, dim).T).reshape(len(psi), k, dim)  # (M_k psi)_i
-        return torch.einsum("bi,bki->bk", psi.conj(), applied).real
+        """Latent readout: <Z_i> (and <Z_i Z_i+1>), shape (B, latent_dim)."""
+        check_weights(weights, self.n_qubits, len(weights))
+        return self.readout(angles, self._observables(weights))
 
 
 def circuit_simulator(n_qubits: int, noise: dict | None = None, zz_readout: bool = False,
