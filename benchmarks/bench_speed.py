@@ -58,9 +58,9 @@ def latent_throughput(n_qubits: int, n_layers: int, batch: int) -> dict[str, flo
 
 
 def noisy_latent_throughput(n_qubits: int, n_layers: int, batch: int, depolarizing: float = 0.01) -> dict[str, float]:
-    """Samples/s of the latent circuit under depolarizing noise, exact (density matrices), forward only and
-    forward + backward: PennyLane's default.mixed (a few samples: it takes seconds each) against the torch
-    executor's density matrices (qmolgen/quantum/density.py) at the recipes' batch."""
+    """Samples/s of the latent circuit under depolarizing noise, exact, forward only and forward + backward:
+    PennyLane's default.mixed (a few samples: it takes seconds each) against the torch executor's Heisenberg-picture
+    readout over Pauli strings (qmolgen/quantum/pauli.py) at the recipes' batch."""
     torch.manual_seed(0)
     noise = {"depolarizing": depolarizing}
     mixed = QuantumLatent(n_qubits, n_layers, "zz", executor="pennylane", device="default.mixed", noise=noise)
@@ -74,8 +74,8 @@ def noisy_latent_throughput(n_qubits: int, n_layers: int, batch: int, depolarizi
             latent.from_noise(z)
 
     return {"PennyLane default.mixed, forward": len(few) / median_seconds(lambda: forward(mixed, few), 1),
-            "qmolgen torch density matrices, forward": batch / median_seconds(lambda: forward(dense, noise_batch), 5),
-            "qmolgen torch density matrices, forward+backward":
+            "qmolgen torch executor (Pauli strings), forward": batch / median_seconds(lambda: forward(dense, noise_batch), 5),
+            "qmolgen torch executor (Pauli strings), forward+backward":
                 batch / median_seconds(lambda: dense.from_noise(noise_batch).sum().backward(), 5)}
 
 
