@@ -420,3 +420,16 @@ def test_the_ring_transfer_is_the_ring_unitary_conjugating_every_pauli_string():
         coefficients = torch.einsum("jab,ba->j", strings, conjugated).real / 2**n
         j = int(coefficients.abs().argmax())
         assert coefficients.abs().sum() == pytest.approx(1) and source[j] == i and sign[j] == coefficients[j]
+
+
+def test_a_one_qubit_latent_reads_its_z_alone_on_every_executor():
+    torch.manual_seed(11)
+    z = torch.rand(3, 1) * 2 - 1
+    exact = QuantumLatent(1, 2, "zz")
+    for other in (QuantumLatent(1, 2, "zz", executor="pennylane"), QuantumLatent(1, 2, "zz", noise={"depolarizing": 0.0})):
+        other.weights.data = exact.weights.data.clone()
+        assert torch.allclose(exact.from_noise(z), other.from_noise(z).float(), atol=1e-5)
+    noisy = QuantumLatent(1, 2, "zz", noise={"depolarizing": 0.2})
+    noisy.weights.data = exact.weights.data.clone()
+    assert noisy.from_noise(z).shape == (3, circuits.latent_dim(1, "zz")) == (3, 1)
+    assert (noisy.from_noise(z).abs() < exact.from_noise(z).abs()).all()  # depolarizing shrinks <Z>

@@ -71,7 +71,7 @@ class StatevectorCircuit(torch.nn.Module):
         real = torch.float32 if dtype == torch.complex64 else torch.float64
         signs = _bit_signs(n_qubits)
         readout = [signs]
-        if zz_readout:
+        if zz_readout and n_qubits > 1:  # one qubit has no ring: its latent is <Z> alone (circuits.latent_dim)
             readout.append(torch.stack([signs[:, a] * signs[:, b] for a, b in ring_pairs(n_qubits)], dim=1))
         self.register_buffer("signs", signs.to(real), persistent=False)
         self.register_buffer("readout_table", torch.cat(readout, dim=1).to(real), persistent=False)
