@@ -58,9 +58,13 @@ def exit_when_orphaned(interval: float = 2.0) -> None:
     def watch() -> None:
         while os.getppid() == parent:
             time.sleep(interval)
-        print("cell: the process that started this cell is gone, so it stops here; rerun the sweep (the same "
-              "--out) to resume it from its checkpoint", file=sys.stderr, flush=True)
-        os._exit(143)
+        try:
+            print("cell: the process that started this cell is gone, so it stops here; rerun the sweep (the same "
+                  "--out) to resume it from its checkpoint", file=sys.stderr, flush=True)
+        except OSError:  # stderr was a pipe the sweep read: gone with it (an uncaught error would end the thread
+            pass         # here and leave the cell training)
+        finally:
+            os._exit(143)
 
     threading.Thread(target=watch, name="exit-when-orphaned", daemon=True).start()
 
