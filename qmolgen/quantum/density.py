@@ -95,11 +95,11 @@ class DensityMatrixCircuit(StatevectorCircuit):
             rho = CHANNELS[name](rho, qubit, self.n_qubits, strength)
         return rho
 
-    def _conjugate_by_ry(self, rho: torch.Tensor, thetas: torch.Tensor, transpose: bool = False) -> torch.Tensor:
-        """U rho U^T for U the Kronecker product of RY(theta_i) (real; U^T rho U with transpose), one half of the
-        register at a time: f(M) = (U M)^T applies U to M's columns as L V R^T (V a column as a hi x lo matrix),
-        and f(f(rho)) is U rho U^T."""
-        left, right = self._ry_halves(thetas, rho.dtype, transpose)
+    def _conjugate_by_ry(self, rho: torch.Tensor, thetas: torch.Tensor) -> torch.Tensor:
+        """U rho U^T for U the Kronecker product of RY(theta_i) (real), one half of the register at a time:
+        f(M) = (U M)^T applies U to M's columns as L V R^T (V a column as a hi x lo matrix), and f(f(rho)) is
+        U rho U^T."""
+        left, right = self._ry_halves(thetas, rho.dtype)
         right_t = right.T
         split = self.n_qubits // 2
         batch, dim = rho.shape[0], rho.shape[1]

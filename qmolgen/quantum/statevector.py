@@ -94,14 +94,11 @@ class StatevectorCircuit(torch.nn.Module):
         left, right = _product_state(qubits[:, :split]), _product_state(qubits[:, split:])
         return (left[:, :, None] * right[:, None, :]).reshape(len(angles), -1)
 
-    def _ry_halves(self, thetas: torch.Tensor, dtype: torch.dtype,
-                   transpose: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+    def _ry_halves(self, thetas: torch.Tensor, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
         """The Kronecker product of RY(theta_i) over each half of the register, (left, right) with
-        RY(theta) = left (x) right; with transpose, the factors of its transpose."""
+        RY(theta) = left (x) right."""
         c, s = torch.cos(thetas / 2), torch.sin(thetas / 2)
         rotations = torch.stack([torch.stack([c, -s], -1), torch.stack([s, c], -1)], -2)  # (n, 2, 2)
-        if transpose:
-            rotations = rotations.transpose(1, 2)
         split = self.n_qubits // 2
         return _kron_all(rotations[:split]).to(dtype), _kron_all(rotations[split:]).to(dtype)
 
