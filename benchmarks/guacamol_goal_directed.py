@@ -26,7 +26,8 @@ from qmolgen.molecules.objectives import Objective
 from qmolgen.molecules.optimize import optimize
 
 METHODS = {"cmaes-latent": ("cmaes", "latent"), "ga-latent": ("ga", "latent"), "random-latent": ("random", "latent"),
-           "cmaes-code": ("cmaes", "code"), "ga-code": ("ga", "code"), "cmaes-circuit": ("cmaes", "circuit")}
+           "cmaes-code": ("cmaes", "code"), "ga-code": ("ga", "code"), "cmaes-circuit": ("cmaes", "circuit"),
+           "finetune-latent": ("finetune", "latent")}
 
 
 def run_cell(model, task: str, method: str, seed: int, budget: int) -> dict:

@@ -251,7 +251,8 @@ class Synthesizer:
             similar_to, min_similarity: the molecule `similarity` compares with, and a lower bound on it.
             scorer: a CSV path of SMILES with measured values; trains the `scorer` property (a random forest on
                 Morgan fingerprints; its cross-validated error is in the report).
-            optimizer: "cmaes", "ga" or "random" (prior draws: the baseline). space: "latent" (the latent
+            optimizer: "cmaes", "ga", "random" (prior draws: the baseline) or "finetune" (reward fine-tuning of a
+                copy of the decoder, rounds of 500 sampled molecules; space must be "latent"). space: "latent" (the latent
                 source's inputs), "code" (the autoencoder's code space) or "circuit" (hybrid / qcbm models: the
                 circuit's angles, fine-tuned on the objective; each setting is scored by the mean of 10 molecules).
             budget: molecules decoded and scored in all. n: molecules returned.

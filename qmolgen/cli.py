@@ -231,8 +231,9 @@ def generate(source, n, output, seed, force, no_properties, condition, similar_t
 @click.option("--scorer", type=click.Path(dir_okay=False), metavar="CSV",
               help="SMILES with measured values: trains the `scorer` property (random forest; CV error printed).")
 @click.option("--scorer-column", help="The value column of --scorer (default: its only numeric column).")
-@click.option("--optimizer", type=click.Choice(["cmaes", "ga", "random"]), default="cmaes", show_default=True,
-              help="CMA-ES, a latent genetic algorithm, or prior draws (the no-optimisation baseline).")
+@click.option("--optimizer", type=click.Choice(["cmaes", "ga", "random", "finetune"]), default="cmaes",
+              show_default=True, help="CMA-ES, a latent genetic algorithm, prior draws (the no-optimisation baseline), "
+              "or reward fine-tuning of the decoder (hill-climbing; space=latent only).")
 @click.option("--space", type=click.Choice(["latent", "code", "circuit"]), default="latent", show_default=True,
               help="Search the latent source's inputs (the model's own distribution), the autoencoder's codes, or "
                    "(hybrid / qcbm models) the circuit's angles, each setting scored by 10 molecules it generates.")

@@ -191,6 +191,38 @@ def test_circuit_space_scores_settings_by_their_molecules_and_leaves_the_model_a
         MoleculeSpace(classical.generator, classical.domain, "circuit")
 
 
+@pytest.mark.slow
+def test_reward_finetuning_climbs_leaves_the_model_as_trained_and_repeats_with_its_seed(trained_sequence):
+    from qmolgen.model import GenerativeModel
+    from qmolgen.molecules.reward_finetune import finetune_search
+
+    model = GenerativeModel.load(trained_sequence)
+    trained = {k: v.clone() for k, v in model.generator.state_dict().items()}
+    objective = Objective.parse(["qed"])
+    args = (model.generator, model.domain, objective)
+    found = finetune_search(*args, budget=650, seed=0, round_size=100, keep=50, epochs=4, lr=5e-3)
+    assert found.calls == 650 and [c for c, _ in found.history] == [100, 200, 300, 400, 500, 600, 650]
+    assert found.molecules["canonical"].is_unique and found.molecules["fitness"].is_monotonic_decreasing
+    assert all(torch.equal(v, trained[k]) for k, v in model.generator.state_dict().items())
+    again = finetune_search(*args, budget=650, seed=0, round_size=100, keep=50, epochs=4, lr=5e-3)
+    assert again.molecules["canonical"].tolist() == found.molecules["canonical"].tolist()
+    # the same sampling without learning (lr 0) is the prior: training on the pool must beat it
+    unlearned = finetune_search(*args, budget=650, seed=0, round_size=100, keep=50, epochs=4, lr=0.0)
+    top = lambda result: result.molecules["fitness"].head(20).mean()  # noqa: E731
+    assert top(found) > top(unlearned) + 0.01, (top(found), top(unlearned))
+    with pytest.raises(ConfigError, match="round size"):
+        finetune_search(*args, budget=10, round_size=0)
+
+
+def test_finetune_refuses_a_search_space_it_does_not_use():
+    from qmolgen.molecules.optimize import optimize
+
+    with pytest.raises(ConfigError, match="space='code' does not apply"):
+        optimize(None, Objective.parse(["qed"]), "finetune", "code")
+    with pytest.raises(ConfigError, match="optimizer must be one of"):
+        optimize(None, Objective.parse(["qed"]), "annealing")
+
+
 # -- on the shipped drug-like model ------------------------------------------------------------------------------
 
 @pytest.mark.slow

@@ -16,11 +16,15 @@ import torch
 from qmolgen.annealed import AnnealedSampler
 from qmolgen.errors import ConfigError, DataError
 from qmolgen.molecules.guacamol import TASKS
-from qmolgen.molecules.latent_search import MoleculeSpace, search
+from qmolgen.molecules.latent_search import OPTIMIZERS, MoleculeSpace, search
 from qmolgen.molecules.objectives import Objective, medchem_pass
+from qmolgen.molecules.reward_finetune import finetune_search
 from qmolgen.molecules.surrogate import fit_surrogate
 
 log = logging.getLogger("qmolgen")
+
+# the latent-space searches, and reward fine-tuning of the decoder (molecules/reward_finetune.py)
+METHODS = (*OPTIMIZERS, "finetune")
 
 
 def build_objective(objectives=(), constraints=(), similar_to: str | None = None, min_similarity: float | None = None,
@@ -54,8 +58,18 @@ def optimize(model, objective: Objective, optimizer: str = "cmaes", space: str =
     medicinal-chemistry filters, and the GuacaMol benchmark score when the objective is one of its tasks."""
     if n < 1:
         raise ConfigError(f"-n must be >= 1; got {n}")
-    inputs = MoleculeSpace(model.generator, model.domain, space)
-    found = search(inputs, objective, optimizer, budget, batch, seed, progress)
+    if optimizer not in METHODS:
+        raise ConfigError(f"optimizer must be one of {METHODS}; got {optimizer!r}")
+    if optimizer == "finetune":
+        if space != "latent":
+            raise ConfigError(f"optimizer=finetune trains the decoder on codes drawn from the model's latent source; "
+                              f"space={space!r} does not apply to it: leave space=latent")
+        found = finetune_search(model.generator, model.domain, objective, budget, seed, progress=progress)
+        dimensions = sum(p.numel() for p in model.generator.decoder.parameters())  # what it trains
+    else:
+        inputs = MoleculeSpace(model.generator, model.domain, space)
+        found = search(inputs, objective, optimizer, budget, batch, seed, progress)
+        dimensions = inputs.dim
     molecules = found.molecules
     feasible = molecules[molecules["violation"] == 0] if len(molecules) else molecules
     top = feasible.head(n).rename(columns={"canonical": "smiles"}).drop(columns=["valid", "fitness", "violation"])
@@ -63,7 +77,7 @@ def optimize(model, objective: Objective, optimizer: str = "cmaes", space: str =
     top["passes_filters"] = medchem_pass(top["smiles"].tolist())
     scores = feasible["score"].to_numpy()
     report = {"objective": str(objective), "optimizer": optimizer, "space": space,
-              "model": model.config["generator"]["kind"], "dimensions": inputs.dim,
+              "model": model.config["generator"]["kind"], "dimensions": dimensions,
               "seed": seed, "budget": budget, "scoring_calls": found.calls, "seconds": round(found.seconds, 1),
               "valid_fraction": round(found.valid_fraction, 4), "distinct_valid": int(len(molecules)),
               "distinct_feasible": int(len(feasible)), "returned": int(len(top)),
