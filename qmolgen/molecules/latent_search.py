@@ -215,6 +215,37 @@ class SearchResult:
     history: list[tuple[int, float]] = field(default_factory=list)  # (calls so far, best feasible score)
 
 
+class SearchLog:
+    """What a search has met so far: every distinct valid molecule (its first scoring), the calls, the valid
+    share and the best feasible score after each step; `result()` is the SearchResult."""
+
+    def __init__(self, progress: Callable[[int, float], None] | None = None):
+        self.seen: dict[str, dict] = {}
+        self.calls, self.valid, self.best, self.history = 0, 0, -math.inf, []
+        self.progress, self.start = progress, time.perf_counter()
+
+    def record(self, scored: pd.DataFrame) -> None:
+        """Add one step's scored molecules (objective.score's table) and report progress."""
+        self.calls += len(scored)
+        self.valid += int(scored["valid"].sum())
+        for row in scored[scored["valid"]].to_dict("records"):
+            self.seen.setdefault(row["canonical"], row)
+        feasible = scored[scored["valid"] & (scored["violation"] == 0)]
+        if len(feasible):
+            self.best = max(self.best, float(feasible["score"].max()))
+        self.history.append((self.calls, self.best))
+        if self.progress:
+            self.progress(self.calls, self.best)
+
+    def result(self) -> SearchResult:
+        """The molecules met, best fitness first (ties by canonical SMILES), and how the search went."""
+        table = pd.DataFrame(list(self.seen.values()))
+        if len(table):
+            table = table.sort_values(["fitness", "canonical"], ascending=[False, True], kind="stable")
+        return SearchResult(table.reset_index(drop=True), self.calls, time.perf_counter() - self.start,
+                            self.valid / max(self.calls, 1), self.history)
+
+
 def search(space: MoleculeSpace, objective, optimizer: str = "cmaes", budget: int = 5000, batch: int = 100,
            seed: int = 0, progress: Callable[[int, float], None] | None = None) -> SearchResult:
     """Run `optimizer` in `space` for `budget` scored molecules, maximising `objective`'s fitness.
@@ -228,28 +259,13 @@ def search(space: MoleculeSpace, objective, optimizer: str = "cmaes", budget: in
         raise ConfigError(f"budget and batch must be >= 1; got {budget} and {batch}")
     torch.manual_seed(seed)
     opt = make_optimizer(optimizer, space.dim, batch, seed)
-    seen: dict[str, dict] = {}
-    calls, valid, best, history = 0, 0, -math.inf, []
-    start = time.perf_counter()
+    log = SearchLog(progress)
     per_point = getattr(space, "samples_per_point", 1)  # molecules a point stands for (circuit space: 10)
-    while budget - calls >= per_point:  # (a circuit setting costs samples_per_point calls: whole settings only)
+    while budget - log.calls >= per_point:  # (a circuit setting costs samples_per_point calls: whole settings only)
         asked = opt.ask()
-        x = asked[:(budget - calls) // per_point]  # the last step scores only what the budget has left
+        x = asked[:(budget - log.calls) // per_point]  # the last step scores only what the budget has left
         scored = objective.score(space.decode(torch.from_numpy(x)))
         if len(x) == len(asked):  # a point's fitness: its molecule's, or the mean of its molecules' (circuit)
             opt.tell(x, scored["fitness"].to_numpy().reshape(len(x), per_point).mean(1))
-        calls += len(scored)
-        valid += int(scored["valid"].sum())
-        for row in scored[scored["valid"]].to_dict("records"):
-            seen.setdefault(row["canonical"], row)
-        feasible = scored[scored["valid"] & (scored["violation"] == 0)]
-        if len(feasible):
-            best = max(best, float(feasible["score"].max()))
-        history.append((calls, best))
-        if progress:
-            progress(calls, best)
-    table = pd.DataFrame(list(seen.values()))
-    if len(table):
-        table = table.sort_values(["fitness", "canonical"], ascending=[False, True], kind="stable")
-    return SearchResult(table.reset_index(drop=True), calls, time.perf_counter() - start, valid / max(calls, 1),
-                        history)
+        log.record(scored)
+    return log.result()

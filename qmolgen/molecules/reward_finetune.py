@@ -16,16 +16,13 @@ search trains a copy of the decoder.
 from __future__ import annotations
 
 import copy
-import math
-import time
 from typing import Callable
 
-import pandas as pd
 import torch
 from torch import nn
 
 from qmolgen.errors import ConfigError
-from qmolgen.molecules.latent_search import SearchResult
+from qmolgen.molecules.latent_search import SearchLog, SearchResult
 from qmolgen.molecules.sequence_model import BOS_INDEX, sequence_loss
 
 ROUND_SIZE = 500  # molecules sampled and scored a round (GuacaMol's SMILES LSTM: 1,024)
@@ -62,38 +59,24 @@ def finetune_search(generator, domain, objective, budget: int = 5000, seed: int 
     decoder = copy.deepcopy(generator.decoder).requires_grad_(True)  # the model itself stays as trained
     optimizer = torch.optim.Adam(decoder.parameters(), lr=lr)
     pool: dict[str, tuple[float, torch.Tensor, torch.Tensor]] = {}  # canonical -> (fitness, code, token row)
-    seen: dict[str, dict] = {}
-    calls, valid, best, history = 0, 0, -math.inf, []
-    start = time.perf_counter()
+    log = SearchLog(progress)
     with torch.random.fork_rng():
         torch.manual_seed(seed)
-        while calls < budget:
-            size = min(round_size, budget - calls)
+        while log.calls < budget:
+            size = min(round_size, budget - log.calls)
             decoder.eval()
             with torch.no_grad():
                 codes = generator.codes(generator.latent(size))
                 tokens = decoder.generate(size, max_length + 1, codes, greedy=False)
             scored = objective.score(vocab.decode(tokens.numpy()))
-            calls += size
-            valid += int(scored["valid"].sum())
             for i in scored.index[scored["valid"]]:
-                row = scored.loc[i]
-                seen.setdefault(row["canonical"], row.to_dict())
-                if row["canonical"] not in pool or pool[row["canonical"]][0] < row["fitness"]:
-                    pool[row["canonical"]] = (float(row["fitness"]), codes[i], tokens[i])
-            feasible = scored[scored["valid"] & (scored["violation"] == 0)]
-            if len(feasible):
-                best = max(best, float(feasible["score"].max()))
-            history.append((calls, best))
-            if progress:
-                progress(calls, best)
-            if calls < budget and pool:
+                canonical, fitness = scored.at[i, "canonical"], float(scored.at[i, "fitness"])
+                if canonical not in pool or pool[canonical][0] < fitness:
+                    pool[canonical] = (fitness, codes[i], tokens[i])
+            log.record(scored)
+            if log.calls < budget and pool:
                 _train_on_pool(decoder, optimizer, sorted(pool.values(), key=lambda v: -v[0])[:keep], epochs)
-    table = pd.DataFrame(list(seen.values()))
-    if len(table):
-        table = table.sort_values(["fitness", "canonical"], ascending=[False, True], kind="stable")
-    return SearchResult(table.reset_index(drop=True), calls, time.perf_counter() - start, valid / max(calls, 1),
-                        history)
+    return log.result()
 
 
 def _train_on_pool(decoder, optimizer, pool: list[tuple[float, torch.Tensor, torch.Tensor]], epochs: int) -> None:
