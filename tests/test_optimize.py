@@ -214,6 +214,21 @@ def test_reward_finetuning_climbs_leaves_the_model_as_trained_and_repeats_with_i
         finetune_search(*args, budget=10, round_size=0)
 
 
+def test_finetune_trains_on_canonical_rows_and_leaves_out_what_the_vocabulary_cannot_write():
+    from qmolgen.molecules.reward_finetune import _training_rows
+    from qmolgen.molecules.tokens import Vocabulary, canonical_or_none, tokenize
+
+    vocab = Vocabulary.from_sequences([tokenize(s, "selfies") for s in ("CCO", "c1ccccc1N")], "selfies")
+    codes = [torch.full((2,), float(i)) for i in range(3)]
+    pool = [(0.9, "CCO", codes[0]), (0.8, "CCBr", codes[1]), (0.7, "Nc1ccccc1", codes[2])]  # Br: not in the vocab
+    rows, kept = _training_rows(pool, vocab, max_length=12)
+    assert torch.equal(kept, torch.stack([codes[0], codes[2]]))
+    assert [canonical_or_none(s) for s in vocab.decode(rows.numpy())] == ["CCO", "Nc1ccccc1"]
+    assert (rows[:, 0] == 1).all()  # <bos> first
+    assert _training_rows(pool[1:2], vocab, 12) == (None, None)
+    assert _training_rows(pool[2:], vocab, 3) == (None, None)  # longer than max_length
+
+
 def test_finetune_refuses_a_search_space_it_does_not_use():
     from qmolgen.molecules.optimize import optimize
 
