@@ -249,7 +249,7 @@ def generate(source, n, output, seed, force, no_properties, condition, similar_t
 def optimize(ctx, source, objectives, similar_to, min_similarity, scorer, scorer_column, optimizer, space, budget, n,
              output, seed, force):
     """Search the latent space of SOURCE (a molecule run folder, model.pt, or `moses` / `qm9`) for the molecules
-    that best meet the objectives."""
+    that best meet the objectives, or (--optimizer finetune) hill-climb a copy of its decoder on them."""
     from pathlib import Path
 
     from qmolgen.api import Synthesizer
