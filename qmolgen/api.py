@@ -252,9 +252,10 @@ class Synthesizer:
             scorer: a CSV path of SMILES with measured values; trains the `scorer` property (a random forest on
                 Morgan fingerprints; its cross-validated error is in the report).
             optimizer: "cmaes", "ga", "random" (prior draws: the baseline) or "finetune" (reward fine-tuning of a
-                copy of the decoder, rounds of 500 sampled molecules; space must be "latent"). space: "latent" (the latent
-                source's inputs), "code" (the autoencoder's code space) or "circuit" (hybrid / qcbm models: the
-                circuit's angles, fine-tuned on the objective; each setting is scored by the mean of 10 molecules).
+                copy of the decoder, rounds of 500 sampled molecules; space must be "latent").
+            space: "latent" (the latent source's inputs), "code" (the autoencoder's code space) or "circuit"
+                (hybrid / qcbm models: the circuit's angles, fine-tuned on the objective; each setting is scored by
+                the mean of 10 molecules).
             budget: molecules decoded and scored in all. n: molecules returned.
         Returns:
             (DataFrame of rank, smiles, score, each property, passes_filters; best first, constraints met) and the
