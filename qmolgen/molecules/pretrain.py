@@ -66,6 +66,18 @@ def _restore(name: str, model: nn.Module) -> dict | None:
     return json.loads(str(hit["report"]))
 
 
+def teacher_forcing_step(network: nn.Module, optimizer, tokens: torch.Tensor, *code: torch.Tensor) -> float:
+    """One maximum-likelihood step of `network(tokens, *code) -> next-token logits` on a batch of padded token rows
+    (columns that are padding in every row dropped first), gradients clipped to norm 1; returns the loss."""
+    tokens = tokens[:, :int((tokens != 0).sum(1).max())]
+    loss = sequence_loss(network(tokens, *code), tokens)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    nn.utils.clip_grad_norm_(network.parameters(), 1.0)
+    optimizer.step()
+    return loss.item()
+
+
 def fit_sequence_model(kind: str, model: nn.Module, train_tokens: torch.Tensor, settings: PretrainSettings,
                        key_parts: dict, score: Callable[[nn.Module], dict] | None = None,
                        progress: bool = True) -> dict:
@@ -114,16 +126,11 @@ def _train(kind: str, name: str, model: nn.Module, train_tokens: torch.Tensor, s
             for i in bar:
                 if i % batches == 0:
                     order = torch.randperm(n)
-                batch = train_tokens[order[(i % batches) * settings.batch_size:][:settings.batch_size]]
-                batch = batch[:, :int((batch != 0).sum(1).max())]  # drop columns that are padding in every row
-                loss = sequence_loss(model(batch), batch)
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-                opt.step()
-                total += loss.item()
+                loss = teacher_forcing_step(model, opt, train_tokens[order[(i % batches) * settings.batch_size:]
+                                                                     [:settings.batch_size]])
+                total += loss
                 if i % 50 == 0:
-                    bar.set_postfix(loss=f"{loss.item():.3f}")
+                    bar.set_postfix(loss=f"{loss:.3f}")
             elapsed += time.perf_counter() - start
             epoch += 1
             model.eval()

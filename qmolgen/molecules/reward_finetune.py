@@ -21,11 +21,10 @@ import copy
 from typing import Callable
 
 import torch
-from torch import nn
 
 from qmolgen.errors import ConfigError
 from qmolgen.molecules.latent_search import SearchLog, SearchResult
-from qmolgen.molecules.sequence_model import sequence_loss
+from qmolgen.molecules.pretrain import teacher_forcing_step
 from qmolgen.molecules.tokens import tokenize
 
 ROUND_SIZE = 500  # molecules sampled and scored a round (GuacaMol's SMILES LSTM: 1,024)
@@ -101,10 +100,4 @@ def _train_on_pool(decoder, optimizer, rows: torch.Tensor | None, codes: torch.T
         order = torch.randperm(len(rows))
         for i in range(0, len(rows), MINIBATCH):
             picked = order[i:i + MINIBATCH]
-            batch = rows[picked]
-            batch = batch[:, :int((batch != 0).sum(1).max())]  # drop columns that are padding in every row
-            loss = sequence_loss(decoder(batch, codes[picked]), batch)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            nn.utils.clip_grad_norm_(decoder.parameters(), 1.0)
-            optimizer.step()
+            teacher_forcing_step(decoder, optimizer, rows[picked], codes[picked])
