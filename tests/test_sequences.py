@@ -63,6 +63,30 @@ def test_over_long_and_unparsable_molecules_are_reported_with_line_numbers(tmp_p
     assert sorted(len(v) for v in data.split.values()) == [2, 2, 18]
 
 
+def test_cached_encoding_is_compact_and_loads_back_identical(tmp_path, small_smi, monkeypatch):
+    from rdkit import Chem
+
+    from qmolgen.molecules import sequences
+
+    # A dataset shipped with its own splits, cut down to four small files.
+    rows = small_smi.read_text().split()
+    names = dict(train="t.smi", valid="v.smi", test="te.smi", test_scaffolds="ts.smi")
+    for k, (name, file) in enumerate(names.items()):
+        (tmp_path / file).write_text("\n".join(rows[k * 50:(k + 1) * 50] + (rows[200:400] if k == 0 else [])))
+    monkeypatch.setitem(sequences.SHIPPED_SPLITS, "tiny", names)
+    monkeypatch.setattr(sequences, "datasets_dir", lambda: tmp_path)
+    monkeypatch.setenv("QMOLGEN_CACHE_DIR", str(tmp_path / "cache"))
+    first = load_sequences("tiny")  # computed and stored
+    stored = [np.load(f) for f in (tmp_path / "cache").glob("sequences-*.npz")]
+    assert len(stored) == 1 and stored[0]["tokens"].dtype == np.uint8
+    second = load_sequences("tiny")  # read back from the cache
+    assert second.smiles == first.smiles and len(set(first.smiles)) > 300
+    assert second.tokens.dtype == torch.int64 and torch.equal(second.tokens, first.tokens)
+    assert {k: len(v) for k, v in second.split.items()} == dict(train=250, valid=50, test=50, test_scaffolds=50)
+    assert all(np.array_equal(second.split[k], first.split[k]) for k in names)
+    assert second.subset("valid") == [Chem.MolToSmiles(Chem.MolFromSmiles(s)) for s in rows[50:100]]
+
+
 def test_graph_filter_keeps_the_graph_models_molecules_and_the_same_split(tmp_path, small_smi):
     from qmolgen.molecules.data import load_molecules
 
