@@ -2,7 +2,7 @@
 code generator's coverage of the codes of real molecules.
 
     .venv/bin/python benchmarks/qm9_code_coverage.py [RUN ...] [-n 10000] [--seed 0] [--code-noise 0.1] [--mixture 100]
-                                                     [--recipe moses]
+                                                     [--recipe moses] [--language smiles]
 
 It decodes, with the `qm9` recipe's autoencoder (pretrained first if the cache lacks it: ~15 min on one thread),
 n codes from each source and scores the molecules against the test split (FCD, as `qmolgen train qm9` does):
@@ -14,7 +14,9 @@ The share of aromatic molecules is printed beside FCD (QM9's test split has abou
 noisy codes, the share of aromatic molecules' codes that still decode to an aromatic molecule, and for every
 source the mean distance from its codes to the nearest of 30,000 training codes (how far off the codes' manifold
 a source lands). --recipe takes another LatentGAN recipe (e.g. moses; its autoencoder is pretrained first if not
-cached: about 100 minutes on one thread), scored against that recipe's test split the same way.
+cached: about 100 minutes on one thread), scored against that recipe's test split the same way; --language
+picks the autoencoder's strings (autoencoder.language: selfies or smiles; an invalid SMILES decode counts against
+validity and is left out of FCD).
 """
 
 from __future__ import annotations
@@ -47,6 +49,8 @@ def main() -> None:
     parser.add_argument("--code-noise", type=float, default=None, help="autoencoder.code_noise (default: the recipe's)")
     parser.add_argument("--mixture", type=int, default=0, help="components of a Gaussian mixture row (0: none)")
     parser.add_argument("--recipe", default="qm9", help="a LatentGAN molecule recipe (default: qm9)")
+    parser.add_argument("--language", choices=["selfies", "smiles"], default=None,
+                        help="autoencoder.language (default: the recipe's)")
     args = parser.parse_args()
     torch.manual_seed(args.seed)
     config = load_recipe(args.recipe)
@@ -56,6 +60,8 @@ def main() -> None:
     config["generator"]["kind"] = "classical"
     if args.code_noise is not None:
         config["autoencoder"]["code_noise"] = args.code_noise
+    if args.language is not None:
+        config["autoencoder"]["language"] = args.language
     domain = SequenceMoleculeDomain(config)
     domain.load_data()  # pretrains the autoencoder, or reuses the cached one
     autoencoder, data = domain.network, domain.data

@@ -9,6 +9,7 @@ import torch
 
 from qmolgen.errors import DataError
 from qmolgen.model import GenerativeModel
+from qmolgen.molecules.domain import latent_usage
 from qmolgen.molecules.pretrain import PretrainSettings, fit_sequence_model
 from qmolgen.molecules.sequence_domain import spread_subset
 from qmolgen.molecules.sequence_model import SequenceAutoencoder
@@ -135,6 +136,13 @@ def test_pretraining_is_cached_and_a_killed_run_resumes_to_the_same_weights(tmp_
     assert report["cached"] is False and [r["epoch"] for r in report["history"]] == [1, 2]
     for a, b in zip(whole.state_dict().values(), resumed.state_dict().values()):
         assert torch.allclose(a, b, atol=1e-6)
+
+
+def test_latent_usage_counts_an_invalid_output_as_one_output():
+    # a SMILES decoder whose one output for the fixed latent does not parse still decides the molecule
+    assert latent_usage(["C1CC(", "C1CC("] * 500) == {"uniqueness_latent_fixed": 0.001, "distinct_latent_fixed": 1}
+    varied = latent_usage(["CCO", "CCN", "C1CC(", "CCO"])
+    assert varied == {"uniqueness_latent_fixed": 0.75, "distinct_latent_fixed": 3}
 
 
 def test_trained_latent_gan_decides_the_molecule_by_its_latent(trained_sequence):
