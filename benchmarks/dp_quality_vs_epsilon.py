@@ -6,7 +6,9 @@
         runs/benchmark-credit_dp-e10 --out docs/dp-epsilon
 
 Reads each folder's results.csv (one row per model and seed, with the epsilon each spent) and writes
-quality_vs_epsilon.png (mean ± standard deviation over the seeds that finished, per model) and table.md.
+quality_vs_epsilon.png (mean ± standard deviation over the seeds that finished, per model) and table.md. Where
+two folders hold runs of the same model at the same epsilon, the later folder's replace the earlier's (a rerun
+after a recipe change).
 """
 
 from __future__ import annotations
@@ -28,15 +30,19 @@ def main() -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    # model -> epsilon -> qualities
+    # model -> epsilon -> qualities; a later folder's runs of a (model, epsilon) replace an earlier folder's, so a
+    # rerun with a changed recipe supersedes the first measurement instead of being averaged with it
     results: dict[str, dict[float, list[float]]] = {}
     for folder in args.folders:
+        found: dict[tuple[str, float], list[float]] = {}
         for row in csv.DictReader((folder / "results.csv").open()):
             if row["status"] != "ok" or not row.get("dp_epsilon"):
                 continue
             # the budget each run was given: DP-SGD's accountant reports slightly less than its target
             epsilon = round(float(row["dp_epsilon"]) + 0.05)
-            results.setdefault(row["model"], {}).setdefault(epsilon, []).append(float(row["quality"]))
+            found.setdefault((row["model"], epsilon), []).append(float(row["quality"]))
+        for (model, epsilon), qualities in found.items():
+            results.setdefault(model, {})[epsilon] = qualities
     if not results:
         raise SystemExit("no finished DP runs in " + ", ".join(map(str, args.folders)))
     epsilons = sorted({e for runs in results.values() for e in runs})
