@@ -235,6 +235,10 @@ class GenerativeModel:
             path = pretrained_dir() / f"{source.name}.pt"
             if not path.is_file():
                 shipped = [name for name in recipe_names() if (pretrained_dir() / f"{name}.pt").is_file()]
+                if source.name in recipe_names():
+                    raise CheckpointError(f"recipe {source.name} ships no pretrained model (pretrained: "
+                                          f"{', '.join(shipped) or 'none'}); train one with `qmolgen train "
+                                          f"{source.name} -o runs/{source.name}` and give that folder")
                 raise CheckpointError(f"{source} is neither a run folder, a model file, nor a recipe with a "
                                       f"pretrained model (pretrained: {', '.join(shipped) or 'none'})")
         payload = load_checkpoint(path, MODEL_FORMAT)

@@ -131,3 +131,7 @@ def test_load_accepts_run_folders_and_shipped_names(trained_digits):
     assert Synthesizer.load("digits").domain == "images"
     with pytest.raises(CheckpointError, match="does not exist"):
         Synthesizer.load("no/such/model.pt")
+    with pytest.raises(CheckpointError, match="recipe qm9_fcd ships no pretrained model .*qmolgen train qm9_fcd"):
+        Synthesizer.load("qm9_fcd")
+    with pytest.raises(CheckpointError, match="no_such_name is neither a run folder"):
+        Synthesizer.load("no_such_name")
