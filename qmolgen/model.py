@@ -234,8 +234,9 @@ class GenerativeModel:
         else:
             path = pretrained_dir() / f"{source.name}.pt"
             if not path.is_file():
-                shipped = [name for name in recipe_names() if (pretrained_dir() / f"{name}.pt").is_file()]
-                if source.name in recipe_names():
+                recipes = recipe_names()
+                shipped = [name for name in recipes if (pretrained_dir() / f"{name}.pt").is_file()]
+                if source.name in recipes:
                     raise CheckpointError(f"recipe {source.name} ships no pretrained model (pretrained: "
                                           f"{', '.join(shipped) or 'none'}); train one with `qmolgen train "
                                           f"{source.name} -o runs/{source.name}` and give that folder")

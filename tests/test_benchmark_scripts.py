@@ -12,6 +12,9 @@ def test_code_coverage_refuses_a_recipe_without_a_sequence_autoencoder():
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 2
     assert "--recipe qm9_graph: not a LatentGAN molecule recipe" in result.stderr
+    result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "qm9_code_coverage.py"), "--language", "inchi"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and "--language: invalid choice: 'inchi'" in result.stderr
 
 
 def test_quality_against_epsilon_lets_a_later_rerun_replace_a_model_at_that_epsilon(tmp_path):
