@@ -197,7 +197,10 @@ def _sampling_seed(seed: int | None) -> int:
 @click.option("--workers", type=click.IntRange(min=1),
               help="Molecules: processes that decode and describe the samples (the same output for any number; "
                    "default: every CPU for 5,000 molecules or more, else 1).")
-def generate(source, n, output, seed, force, no_properties, condition, similar_to, workers):
+@click.option("--beam", type=click.IntRange(min=0), metavar="WIDTH",
+              help="Molecules, LatentGAN: a greedy decode that does not parse is decoded again by beam search of "
+                   "this width, and its most likely beam that parses kept (0: off; default: the model's sample.beam).")
+def generate(source, n, output, seed, force, no_properties, condition, similar_to, workers, beam):
     """Sample SOURCE: a run folder, a model.pt file, or a recipe name (its shipped pretrained model)."""
     from qmolgen.api import Synthesizer
     from qmolgen.molecules.parallel import auto_workers
@@ -209,9 +212,12 @@ def generate(source, n, output, seed, force, no_properties, condition, similar_t
         options.update(where=list(condition), similar_to=similar_to)
     if workers is not None:
         options["workers"] = workers
+    if beam is not None:
+        options["beam"] = beam
     if options and synth.domain != "molecules":
         used = " and ".join(o for o, given in (("--no-properties", no_properties), ("--condition", condition),
-                                               ("--workers", workers is not None)) if given)
+                                               ("--workers", workers is not None), ("--beam", beam is not None))
+                            if given)
         raise click.UsageError(f"{used} {'is' if ' and ' not in used else 'are'} for molecule models; {source} is a "
                                f"{synth.domain} model (tables take `qmolgen export --where`)")
     if synth.domain == "molecules" and not condition:

@@ -177,3 +177,11 @@ def test_no_properties_is_refused_for_a_model_that_is_not_molecules(tmp_path):
     assert not (tmp_path / "grid.png").exists()
     workers = run("generate", "digits", "-n", 4, "-o", tmp_path / "grid.png", "--workers", 2)
     assert workers.exit_code == 2 and "--workers is for molecule models" in workers.output
+
+
+def test_beam_is_refused_where_there_is_no_sequence_decoder(tmp_path):
+    digits = run("generate", "digits", "-n", 4, "-o", tmp_path / "grid.png", "--beam", 4)
+    assert digits.exit_code == 2 and "--beam is for molecule models" in digits.output
+    graph = run("generate", "qm9_graph", "-n", 4, "-o", tmp_path / "mols.csv", "--beam", 4)
+    assert graph.exit_code != 0 and "graph decoder" in graph.output
+    assert not (tmp_path / "mols.csv").exists() and not (tmp_path / "grid.png").exists()

@@ -262,3 +262,63 @@ def test_keep_best_val_fcd_keeps_the_epoch_with_the_lowest_validation_fcd(small_
     assert len(set(fcds)) == 4  # distinct epochs, so the pick is not a tie
     final = json.loads((folder / "final_metrics.json").read_text())
     assert final["selected_epoch"] == records[fcds.index(min(fcds))]["epoch"]
+
+
+def test_beam_search_of_width_one_is_greedy_and_wider_beams_come_most_likely_first():
+    """Width 1 is greedy decoding; with width 5 every code's beams are distinct and ordered by the summed
+    log-probability the teacher-forced decoder gives them (the score beam search ranks by)."""
+    from qmolgen.molecules.sequence_model import SequenceDecoder
+
+    torch.manual_seed(2)
+    decoder = SequenceDecoder(vocab_size=9, code_dim=6, hidden=12, layers=2).eval()
+    code = torch.randn(30, 6)
+    assert torch.equal(decoder.beam_search(code, 8, 1)[:, 0], decoder.generate(30, 8, code))
+    beams = decoder.beam_search(code, 8, 5)
+    assert beams.shape == (30, 5, 8)
+    for row in range(30):
+        tokens = torch.cat([torch.ones(5, 1, dtype=torch.long), beams[row]], dim=1)
+        logits = decoder(tokens, code[row].expand(5, -1))
+        logits[..., 0] = -torch.inf  # <pad> is never emitted
+        logp = torch.log_softmax(logits, dim=-1)
+        picked = logp.gather(2, beams[row][:, :, None])[:, :, 0]
+        scores = torch.where(beams[row] != 0, picked, 0.0).sum(1)  # to <eos>; <pad> after it costs nothing
+        assert (scores[:-1] >= scores[1:] - 1e-5).all()
+        assert len({tuple(b.tolist()) for b in beams[row]}) == 5
+
+
+def test_valid_first_beam_replaces_only_unparsable_decodes_and_keeps_one_molecule_per_code():
+    from qmolgen.molecules.latent_gan import decode_codes, valid_first_beam
+    from qmolgen.molecules.sequence_model import SequenceDecoder
+
+    torch.manual_seed(0)
+    vocab = Vocabulary(["C", "O", "N", "(", ")", "1", "="], "smiles")
+    decoder = SequenceDecoder(vocab_size=len(vocab), code_dim=4, hidden=16, layers=1).eval()
+    codes = torch.cat([torch.randn(60, 4) * 3, torch.randn(1, 4).expand(10, -1)])
+    greedy = decode_codes(decoder, vocab, codes, 12)
+    fixed = valid_first_beam(decoder, vocab, codes, greedy, 12, width=8)
+    parses = [canonical_or_none(s) is not None for s in greedy]
+    assert 0 < sum(parses) < len(greedy)  # the random decoder gives both kinds
+    for before, after, ok in zip(greedy, fixed, parses):
+        assert after == before if ok else (after == before or canonical_or_none(after) is not None)
+    replaced = sum(a != b for a, b in zip(fixed, greedy))
+    assert replaced > 0 and sum(canonical_or_none(s) is not None for s in fixed) == sum(parses) + replaced
+    assert len(set(fixed[60:])) == 1  # one code, one molecule, after the fallback too
+    assert fixed == decode_codes(decoder, vocab, codes, 12, beam=8)
+
+
+def test_beam_width_is_checked_and_refused_where_there_is_no_code_to_decode(trained_sequence):
+    from qmolgen.errors import ConfigError
+    from qmolgen.molecules.latent_gan import checked_beam
+
+    assert checked_beam(None, "sample.beam") is None and checked_beam(0, "x") is None and checked_beam(4, "x") == 4
+    for bad in (-1, 2.5, "8", True):
+        with pytest.raises(ConfigError, match="sample.beam is the width"):
+            checked_beam(bad, "sample.beam")
+    model = GenerativeModel.load(trained_sequence)
+    plain, beamed = model.sample(200, seed=3, beam=0), model.sample(200, seed=3, beam=4)
+    # SELFIES decodes parse, so the fallback has nothing to replace
+    assert plain.valid.all() and plain.smiles.tolist() == beamed.smiles.tolist()
+    final = json.loads((trained_sequence / "final_metrics.json").read_text())
+    assert final["validity_no_repair"] == final["validity"]
+    with pytest.raises(ConfigError, match="graph decoder"):
+        GenerativeModel.load("qm9_graph").sample(10, seed=0, beam=4)

@@ -36,7 +36,9 @@ METRICS = DomainMetrics(  # both molecule domains (graph and sequence decoders)
     quality=Metric("fcd", "FCD", False),
     validation=Metric("val_fcd", "FCD of the epoch's samples against the validation split", False),
     collapse="1 − uniqueness: the share of valid molecules that repeat an earlier one",
-    also=(Metric("vun", "V·U·N", True), Metric("validity", "validity (no repair for sequence models)", True),
+    also=(Metric("vun", "V·U·N", True),
+          Metric("validity", "validity (graph: after valence repair; sequence: after sample.beam, if set)", True),
+          Metric("validity_no_repair", "validity without repair (sequence models: the greedy decodes)", True),
           Metric("uniqueness", "uniqueness", True),
           # Latent usage: 1/n when one latent vector gives one output (valid or not); as high as `uniqueness`
           # when the decoder ignores its latent.
@@ -253,9 +255,13 @@ class MoleculeDomain(Domain):
         s = self.config["sample"]
         return sample_smiles(generator, n, decode or s["decode"], s["stochastic"])
 
-    def sample(self, generator: GraphGenerator, n: int, properties: bool = True, workers: int = 1) -> pd.DataFrame:
+    def sample(self, generator: GraphGenerator, n: int, properties: bool = True, workers: int = 1,
+               beam: int | None = None) -> pd.DataFrame:
         """n molecules as a table (SMILES, validity and, with properties, QED / logP / SA). The graph decoder
         samples in this process whatever `workers` says (only the LatentGAN decodes in worker processes)."""
+        if beam:
+            raise ConfigError("beam decodes a sequence decoder's codes again; this model has the graph decoder "
+                              "(its sample.decode chooses how graphs become molecules): leave beam out")
         if workers > 1:
             log.info("workers: the graph decoder samples in this process")
         return samples_table(self._sample(generator, n), properties)

@@ -10,8 +10,9 @@ import torch
 from torch import nn
 
 from qmolgen.devices import module_device
+from qmolgen.errors import ConfigError
 from qmolgen.molecules.sequence_model import SequenceDecoder, SequenceEncoder
-from qmolgen.molecules.tokens import Vocabulary
+from qmolgen.molecules.tokens import Vocabulary, canonical_or_none
 
 
 def leaky_mlp(sizes: list[int]) -> nn.Sequential:
@@ -84,9 +85,10 @@ def encode_codes(encoder: SequenceEncoder, tokens: torch.Tensor, batch_size: int
 @torch.no_grad()
 def decode_codes(decoder: SequenceDecoder, vocab: Vocabulary, codes: torch.Tensor | None, max_length: int,
                  n: int | None = None, greedy: bool = True, temperature: float = 1.0,
-                 batch_size: int = 2000) -> list[str]:
+                 batch_size: int = 2000, beam: int | None = None) -> list[str]:
     """SMILES strings decoded from codes (greedy: one molecule per code), or n unconditional samples when
-    codes is None (a language model). Strings may be empty or unparsable; callers count them."""
+    codes is None (a language model). Strings may be empty or unparsable; callers count them. beam: greedy
+    decodes that do not parse are replaced by `valid_first_beam` with this width (None: none are)."""
     decoder.eval()
     total = len(codes) if codes is not None else n
     out = []
@@ -95,4 +97,36 @@ def decode_codes(decoder: SequenceDecoder, vocab: Vocabulary, codes: torch.Tenso
         size = min(batch_size, total - start)
         ids = decoder.generate(size, max_length + 1, part, greedy=greedy, temperature=temperature)
         out += vocab.decode(ids.cpu().numpy())
+    if beam and codes is not None:
+        out = valid_first_beam(decoder, vocab, codes, out, max_length, beam)
+    return out
+
+
+def checked_beam(width, where: str) -> int | None:
+    """A beam width as given (None or 0: no beam fallback), or a ConfigError naming `where`."""
+    if width is None:
+        return None
+    if isinstance(width, bool) or not isinstance(width, int) or width < 0:
+        raise ConfigError(f"{where} is the width of the beam search that decodes unparsable greedy decodes again: "
+                          f"a whole number >= 1, or 0 / null for none; got {width!r}")
+    return width or None
+
+
+@torch.no_grad()
+def valid_first_beam(decoder: SequenceDecoder, vocab: Vocabulary, codes: torch.Tensor, strings: list[str],
+                     max_length: int, width: int, batch_size: int = 500) -> list[str]:
+    """`strings`, the greedy decodes of `codes`, with each one RDKit cannot parse replaced by the most likely
+    of its code's `width` beam-search decodes that parses (kept as it was when none does).
+
+    A post-processing step for SMILES decoders, whose greedy decode of a generated code is often one bracket
+    or ring closure off: it is deterministic, so one code is still one molecule, and callers report validity
+    before it as well (validity_no_repair)."""
+    invalid = [i for i, s in enumerate(strings) if canonical_or_none(s) is None]
+    out = list(strings)
+    device = module_device(decoder)
+    for start in range(0, len(invalid), batch_size):
+        rows = invalid[start:start + batch_size]
+        beams = decoder.beam_search(codes[rows].to(device), max_length + 1, width).cpu().numpy()
+        for i, candidates in zip(rows, beams):
+            out[i] = next((s for s in vocab.decode(candidates) if canonical_or_none(s) is not None), strings[i])
     return out

@@ -25,9 +25,9 @@ from qmolgen.molecules.data import smiles_list, write_smiles_file
 from qmolgen.molecules.domain import (METRICS, kept_epoch_metric, latent_usage, samples_table,
                                      write_molecule_outputs)
 from qmolgen.molecules.files import write_grid
-from qmolgen.molecules.latent_gan import (CodeCritic, CodeGenerator, LanguageModel, decode_codes,
-                                          encode_codes)
-from qmolgen.molecules.metrics import evaluate_smiles, smiles_digest
+from qmolgen.molecules.latent_gan import (CodeCritic, CodeGenerator, LanguageModel, checked_beam, decode_codes,
+                                          encode_codes, valid_first_beam)
+from qmolgen.molecules.metrics import classify, evaluate_smiles, smiles_digest
 from qmolgen.molecules.moses_metrics import moses_report
 from qmolgen.molecules.parallel import decoded_table
 from qmolgen.molecules.pretrain import PretrainSettings, fit_sequence_model
@@ -76,6 +76,7 @@ class SequenceMoleculeDomain(Domain):
         self.pretrain_report: dict = {}
         self._train_set: set[str] | None = None
         self.progress = True  # pretraining's progress bar; the CLI turns it off with --quiet
+        self.beam = checked_beam(config["sample"].get("beam"), "sample.beam")  # models saved before it: None
 
     @property
     def adversarial(self) -> bool:
@@ -190,21 +191,27 @@ class SequenceMoleculeDomain(Domain):
         return batch
 
     # -- sampling and metrics --------------------------------------------------------------------------
-    def sample_strings(self, generator, n: int, fixed_latent: bool = False) -> list[str]:
-        """n decoded strings (SMILES, possibly invalid). fixed_latent: every sample from one latent vector,
-        which tells whether the latent decides the molecule (a deterministic decoder gives one molecule)."""
+    def sample_strings(self, generator, n: int, fixed_latent: bool = False, greedy_too: bool = False):
+        """n decoded strings (SMILES, possibly invalid), after the beam fallback where sample.beam asks for it.
+        fixed_latent: every sample from one latent vector, which tells whether the latent decides the molecule
+        (a deterministic decoder gives one molecule). greedy_too: (strings, the same codes' greedy decodes)."""
         max_length = self.spec["max_length"]
         generator.eval()
         if not self.adversarial:
             if fixed_latent:  # no latent: the language model's randomness is its token draws
-                return []
-            temperature = self.config["sample"]["temperature"]
-            return decode_codes(generator.decoder, self.vocab, None, max_length, n=n, greedy=False,
-                                temperature=temperature)
+                strings = []
+            else:
+                strings = decode_codes(generator.decoder, self.vocab, None, max_length, n=n, greedy=False,
+                                       temperature=self.config["sample"]["temperature"])
+            return (strings, strings) if greedy_too else strings
         with torch.no_grad():
             latent = generator.latent(1 if fixed_latent else n)
             codes = generator.codes(latent.expand(n, -1))
-        return decode_codes(generator.decoder, self.vocab, codes, max_length)
+        greedy = decode_codes(generator.decoder, self.vocab, codes, max_length)
+        strings = greedy
+        if self.beam:
+            strings = valid_first_beam(generator.decoder, self.vocab, codes, greedy, max_length, self.beam)
+        return (strings, greedy) if greedy_too else strings
 
     def _score(self, strings: list[str], reference: list[str], fcd: bool, properties: bool = True) -> dict:
         return evaluate_smiles(strings, self._train_set, reference, with_fcd=fcd, with_properties=properties)
@@ -223,9 +230,11 @@ class SequenceMoleculeDomain(Domain):
         """The full report on evaluate.final_samples samples against the test split, the latent-usage check,
         and the autoencoder's reconstruction accuracy on the test split."""
         e = self.config["evaluate"]
-        strings = self.sample_strings(generator, e["final_samples"])
+        strings, greedy = self.sample_strings(generator, e["final_samples"], greedy_too=True)
         metrics = self._score(strings, self.data.subset("test"), e["fcd"])
-        metrics["repair"] = "none"  # nothing is changed after decoding: validity is the decoder's own
+        # validity_no_repair: the greedy decodes' own, whatever post-processing the model applies after them
+        metrics["validity_no_repair"] = sum(classify(greedy)[2]) / len(greedy)
+        metrics["repair"] = f"valid-first beam of width {self.beam}" if self.beam and self.adversarial else "none"
         metrics.update(self._moses_metrics(strings, e["fcd"]))
         n_fixed = min(FIXED_LATENT_SAMPLES, e["final_samples"])
         fixed = self.sample_strings(generator, n_fixed, fixed_latent=True)
@@ -246,20 +255,27 @@ class SequenceMoleculeDomain(Domain):
         return moses_report(strings, {name: self.data.subset(name) for name in self.data.split}, with_fcd)
 
     def sample(self, generator, n: int, properties: bool = True, where: list[str] | tuple[str, ...] = (),
-               similar_to: str | None = None, workers: int = 1) -> pd.DataFrame:
+               similar_to: str | None = None, workers: int = 1, beam: int | None = None) -> pd.DataFrame:
         """n molecules (smiles, valid and, with properties, qed, logp, sa). With `where` conditions on molecule
         properties (e.g. ["qed>=0.7", "sa<=3.5"]): n molecules meeting them all, drawn from the model's own
         distribution by annealed SMC in its latent source's input space (molecules/optimize.py); the report is
         logged and kept in `last_conditional_report`, and each conditioned property gets a column.
         `similar_to` (SMILES) is the molecule a `similarity` condition compares with. `workers` processes decode
-        and describe unconditional LatentGAN samples (molecules/parallel.py; the same table for any number)."""
+        and describe unconditional LatentGAN samples (molecules/parallel.py; the same table for any number).
+        `beam`: the width of the valid-first beam fallback for greedy decodes that do not parse (0: off; None:
+        the model's sample.beam)."""
+        if beam is None:
+            beam = self.beam
+        elif checked_beam(beam, "beam") and not self.adversarial:
+            raise ConfigError("beam decodes a LatentGAN's codes again; the language model draws its tokens and has "
+                              "no code to decode: leave beam out")
         if not where:
             if self.adversarial:
                 with torch.no_grad():
                     generator.eval()
                     codes = generator.codes(generator.latent(n))
                 return decoded_table(generator.decoder, self.vocab, codes, self.spec["max_length"], properties,
-                                     workers)
+                                     workers, beam)
             if workers > 1:
                 log.info("workers: the language model samples its tokens in this process (its draws are sequential)")
             strings = self.sample_strings(generator, n)

@@ -62,6 +62,31 @@ class SequenceDecoder(nn.Module):
         out, _ = self.gru(self._inputs(tokens[:, :-1], code), state)
         return self.out(out)
 
+    def _input_gates(self, code: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The first layer's input projection, split: a (V, 3H) table of every token's share (bias included)
+        and the code's share per row ((B, 3H), or None without a code). A step then adds two rows."""
+        w_ih, embed_dim = self.gru.weight_ih_l0, self.embed.embedding_dim
+        token_gates = self.embed.weight @ w_ih[:, :embed_dim].T + self.gru.bias_ih_l0
+        return token_gates, (code @ w_ih[:, embed_dim:].T if self.code_dim else None)
+
+    def _step(self, gates: torch.Tensor, state: list[torch.Tensor]) -> torch.Tensor:
+        """One GRU step by hand, with nn.GRU's equations (a test holds the two together): the first layer's
+        input gates -> next-token logits; `state` (one (B, H) tensor per layer) is updated in place."""
+        x = None
+        for layer in range(self.layers):
+            if layer:
+                gates = x @ getattr(self.gru, f"weight_ih_l{layer}").T + getattr(self.gru, f"bias_ih_l{layer}")
+            h = state[layer]
+            hidden_gates = h @ getattr(self.gru, f"weight_hh_l{layer}").T + getattr(self.gru, f"bias_hh_l{layer}")
+            i_r, i_z, i_n = gates.chunk(3, 1)
+            h_r, h_z, h_n = hidden_gates.chunk(3, 1)
+            r, z = torch.sigmoid(i_r + h_r), torch.sigmoid(i_z + h_z)
+            x = (1 - z) * torch.tanh(i_n + r * h_n) + z * h
+            state[layer] = x
+        logits = self.out(x)
+        logits[:, PAD_INDEX] = -torch.inf  # never emitted: a molecule ends with <eos>
+        return logits
+
     @torch.no_grad()
     def generate(self, n: int, max_steps: int, code: torch.Tensor | None = None, greedy: bool = True,
                  temperature: float = 1.0) -> torch.Tensor:
@@ -70,34 +95,18 @@ class SequenceDecoder(nn.Module):
         greedy: take the most likely token at every step, so a code decodes to one molecule; otherwise draw
         each token from the softmax at `temperature` (how a language model samples).
 
-        The GRU is stepped by hand with the same equations as nn.GRU (a test holds the two together): the
-        first layer's input projection is a table lookup per token plus one projection of the code per row,
-        and rows that have ended drop out of the batch, which together make sampling about twice as fast.
+        The GRU is stepped by hand (`_step`), and rows that have ended drop out of the batch, which together
+        make sampling about twice as fast as nn.GRU.
         """
         state = list(self._start(code, n).unbind(0))
         device = state[0].device
-        w_ih, b_ih = self.gru.weight_ih_l0, self.gru.bias_ih_l0
-        embed_dim = self.embed.embedding_dim
-        token_gates = self.embed.weight @ w_ih[:, :embed_dim].T + b_ih  # (V, 3H): layer 0's input, per token
-        code_gates = code @ w_ih[:, embed_dim:].T if self.code_dim else None
+        token_gates, code_gates = self._input_gates(code)
         token = torch.full((n,), BOS_INDEX, dtype=torch.long, device=device)
         rows = torch.arange(n, device=device)  # the rows still being decoded
         out = torch.full((n, max_steps), PAD_INDEX, dtype=torch.long, device=device)
         for step in range(max_steps):
             gates = token_gates[token] if code_gates is None else token_gates[token] + code_gates
-            x = None
-            for layer in range(self.layers):
-                if layer:
-                    gates = x @ getattr(self.gru, f"weight_ih_l{layer}").T + getattr(self.gru, f"bias_ih_l{layer}")
-                h = state[layer]
-                hidden_gates = h @ getattr(self.gru, f"weight_hh_l{layer}").T + getattr(self.gru, f"bias_hh_l{layer}")
-                i_r, i_z, i_n = gates.chunk(3, 1)
-                h_r, h_z, h_n = hidden_gates.chunk(3, 1)
-                r, z = torch.sigmoid(i_r + h_r), torch.sigmoid(i_z + h_z)
-                x = (1 - z) * torch.tanh(i_n + r * h_n) + z * h
-                state[layer] = x
-            logits = self.out(x)
-            logits[:, PAD_INDEX] = -torch.inf  # never emitted: a molecule ends with <eos>
+            logits = self._step(gates, state)
             if greedy:
                 token = logits.argmax(1)
             else:
@@ -112,6 +121,39 @@ class SequenceDecoder(nn.Module):
                 if code_gates is not None:
                     code_gates = code_gates[going]
         return out
+
+    @torch.no_grad()
+    def beam_search(self, code: torch.Tensor, max_steps: int, width: int) -> torch.Tensor:
+        """(n, width, max_steps) token indices after <bos>: for each code, the `width` most likely token
+        sequences found by beam search, most likely first (summed log-probabilities). Finished beams keep
+        their score and are padded after <eos>."""
+        n, vocab = len(code), self.out.out_features
+        rows = code.repeat_interleave(width, 0)  # beams of a code are adjacent: row = code * width + beam
+        state = list(self._start(rows, n * width).unbind(0))
+        token_gates, code_gates = self._input_gates(rows)
+        device = code.device
+        scores = torch.full((n, width), -torch.inf, device=device)
+        scores[:, 0] = 0.0  # one live beam at first, so the first step does not pick the same token `width` times
+        seqs = torch.full((n, width, max_steps), PAD_INDEX, dtype=torch.long, device=device)
+        done = torch.zeros(n, width, dtype=torch.bool, device=device)
+        token = torch.full((n * width,), BOS_INDEX, dtype=torch.long, device=device)
+        offset = torch.arange(n, device=device)[:, None] * width
+        for step in range(max_steps):
+            logp = F.log_softmax(self._step(token_gates[token] + code_gates, state), dim=1).view(n, width, vocab)
+            # a finished beam has one continuation, <pad>, at no cost: it competes with its score unchanged
+            logp[done] = -torch.inf
+            logp[..., PAD_INDEX][done] = 0.0
+            scores, flat = (scores[:, :, None] + logp).view(n, width * vocab).topk(width, dim=1)
+            beam, token = flat // vocab, flat % vocab
+            seqs = seqs.gather(1, beam[:, :, None].expand(-1, -1, max_steps))
+            seqs[:, :, step] = token
+            done = done.gather(1, beam) | (token == EOS_INDEX) | (token == PAD_INDEX)
+            parent = (beam + offset).view(-1)  # each new beam continues this row's state
+            state = [h[parent] for h in state]
+            token = token.view(-1)
+            if done.all():
+                break
+        return seqs
 
 
 class SequenceAutoencoder(nn.Module):
