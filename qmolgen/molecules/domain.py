@@ -37,8 +37,8 @@ METRICS = DomainMetrics(  # both molecule domains (graph and sequence decoders)
     validation=Metric("val_fcd", "FCD of the epoch's samples against the validation split", False),
     collapse="1 − uniqueness: the share of valid molecules that repeat an earlier one",
     also=(Metric("vun", "V·U·N", True),
-          Metric("validity", "validity (graph: after valence repair; sequence: after sample.beam, if set)", True),
-          Metric("validity_no_repair", "validity without repair (sequence models: the greedy decodes)", True),
+          Metric("validity", "validity (graph: valence-repaired; sequence: after sample.beam)", True),
+          Metric("validity_no_repair", "validity, no repair (greedy decodes)", True),
           Metric("uniqueness", "uniqueness", True),
           # Latent usage: 1/n when one latent vector gives one output (valid or not); as high as `uniqueness`
           # when the decoder ignores its latent.
