@@ -65,6 +65,7 @@ class MoleculeSpace:
                               "decoder samples atoms independently of its latent, so searching its latent "
                               "would not steer the molecules")
         self.generator, self.vocab, self.max_length = generator.eval(), domain.vocab, domain.spec["max_length"]
+        self.beam = domain.beam  # the model's sample.beam: searched molecules decode as `generate` decodes them
         self.space, self.kind = space, domain.config["generator"]["kind"]
         self.samples_per_point = 1
         if space == "latent":
@@ -97,7 +98,7 @@ class MoleculeSpace:
         scores those)."""
         if self.space == "circuit":
             return [s for point in xi.float() for s in self._sample_with_angles(point)]
-        return decode_codes(self.generator.decoder, self.vocab, self.codes(xi.float()), self.max_length)
+        return decode_codes(self.generator.decoder, self.vocab, self.codes(xi.float()), self.max_length, beam=self.beam)
 
     @torch.no_grad()
     def _sample_with_angles(self, point: torch.Tensor) -> list[str]:
@@ -111,7 +112,7 @@ class MoleculeSpace:
             if born:
                 source.remeasure()
             codes = self.generator.codes(source(self.samples_per_point))
-            return decode_codes(self.generator.decoder, self.vocab, codes, self.max_length)
+            return decode_codes(self.generator.decoder, self.vocab, codes, self.max_length, beam=self.beam)
         finally:
             source.load_state_dict(saved)
             if born:
