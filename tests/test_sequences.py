@@ -304,6 +304,11 @@ def test_valid_first_beam_replaces_only_unparsable_decodes_and_keeps_one_molecul
     assert replaced > 0 and sum(canonical_or_none(s) is not None for s in fixed) == sum(parses) + replaced
     assert len(set(fixed[60:])) == 1  # one code, one molecule, after the fallback too
     assert fixed == decode_codes(decoder, vocab, codes, 12, beam=8)
+    # stopping a code at its first parsing beam picks what the full search ranks first among its parsing beams
+    full = decoder.beam_search(codes, 13, 8).numpy()
+    for i, ok in enumerate(parses):
+        if not ok:
+            assert fixed[i] == next((s for s in vocab.decode(full[i]) if canonical_or_none(s)), greedy[i])
 
 
 def test_beam_width_is_checked_and_refused_where_there_is_no_code_to_decode(trained_sequence):

@@ -124,9 +124,13 @@ def valid_first_beam(decoder: SequenceDecoder, vocab: Vocabulary, codes: torch.T
     invalid = [i for i, s in enumerate(strings) if canonical_or_none(s) is None]
     out = list(strings)
     device = module_device(decoder)
+
+    def parses(tokens: torch.Tensor) -> bool:  # lets the search stop a code at its first parsing beam
+        return canonical_or_none(vocab.decode(tokens[None].cpu().numpy())[0]) is not None
+
     for start in range(0, len(invalid), batch_size):
         rows = invalid[start:start + batch_size]
-        beams = decoder.beam_search(codes[rows].to(device), max_length + 1, width).cpu().numpy()
+        beams = decoder.beam_search(codes[rows].to(device), max_length + 1, width, accept=parses).cpu().numpy()
         for i, candidates in zip(rows, beams):
             out[i] = next((s for s in vocab.decode(candidates) if canonical_or_none(s) is not None), strings[i])
     return out

@@ -4,6 +4,8 @@ code is one molecule) and the same decoder without a code, a language model (the
 
 from __future__ import annotations
 
+from typing import Callable
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -123,37 +125,68 @@ class SequenceDecoder(nn.Module):
         return out
 
     @torch.no_grad()
-    def beam_search(self, code: torch.Tensor, max_steps: int, width: int) -> torch.Tensor:
+    def beam_search(self, code: torch.Tensor, max_steps: int, width: int,
+                    accept: Callable[[torch.Tensor], bool] | None = None) -> torch.Tensor:
         """(n, width, max_steps) token indices after <bos>: for each code, the `width` most likely token
         sequences found by beam search, most likely first (summed log-probabilities). Finished beams keep
-        their score and are padded after <eos>."""
+        their score and are padded after <eos>.
+
+        accept: a test of a finished beam's tokens (e.g. "RDKit parses it"). A code then stops being searched
+        as soon as its most likely beam that is either unfinished or accepted is an accepted one: unfinished
+        beams only lose score, so no later beam can overtake it, and the first accepted beam of the returned
+        row is the one a full search would rank first among its accepted beams. Its other beams are those of
+        that step. Codes whose beams have all finished stop too, with or without `accept`; stopped codes leave
+        the batch, so a search costs what its longest unsettled code needs, not `max_steps` for every code."""
         n, vocab = len(code), self.out.out_features
+        device = code.device
         rows = code.repeat_interleave(width, 0)  # beams of a code are adjacent: row = code * width + beam
         state = list(self._start(rows, n * width).unbind(0))
         token_gates, code_gates = self._input_gates(rows)
-        device = code.device
         scores = torch.full((n, width), -torch.inf, device=device)
         scores[:, 0] = 0.0  # one live beam at first, so the first step does not pick the same token `width` times
         seqs = torch.full((n, width, max_steps), PAD_INDEX, dtype=torch.long, device=device)
+        out = seqs.clone()
         done = torch.zeros(n, width, dtype=torch.bool, device=device)
+        accepted = torch.zeros(n, width, dtype=torch.bool, device=device)
         token = torch.full((n * width,), BOS_INDEX, dtype=torch.long, device=device)
-        offset = torch.arange(n, device=device)[:, None] * width
+        codes = torch.arange(n, device=device)  # the codes still being searched
         for step in range(max_steps):
-            logp = F.log_softmax(self._step(token_gates[token] + code_gates, state), dim=1).view(n, width, vocab)
+            live = len(codes)
+            logp = F.log_softmax(self._step(token_gates[token] + code_gates, state), dim=1).view(live, width, vocab)
             # a finished beam has one continuation, <pad>, at no cost: it competes with its score unchanged
             logp[done] = -torch.inf
             logp[..., PAD_INDEX][done] = 0.0
-            scores, flat = (scores[:, :, None] + logp).view(n, width * vocab).topk(width, dim=1)
+            scores, flat = (scores[:, :, None] + logp).view(live, width * vocab).topk(width, dim=1)
             beam, token = flat // vocab, flat % vocab
             seqs = seqs.gather(1, beam[:, :, None].expand(-1, -1, max_steps))
             seqs[:, :, step] = token
-            done = done.gather(1, beam) | (token == EOS_INDEX) | (token == PAD_INDEX)
+            was_done = done.gather(1, beam)
+            done = was_done | (token == EOS_INDEX) | (token == PAD_INDEX)
+            accepted = accepted.gather(1, beam)
+            if accept is not None:
+                for c, b in (done & ~was_done).nonzero().tolist():
+                    accepted[c, b] = accept(seqs[c, b])
+            # a code settles when its first beam that is unfinished or accepted is accepted (or all are finished)
+            first_open = (~done | accepted).float().argmax(1)
+            settled = done.all(1) | accepted.gather(1, first_open[:, None])[:, 0]
+            if step == max_steps - 1:
+                settled[:] = True
+            if settled.any():
+                out[codes[settled]] = seqs[settled]
+                going = ~settled
+                if not going.any():
+                    break
+                codes, seqs, scores, done, accepted = (t[going] for t in (codes, seqs, scores, done, accepted))
+                beam, token = beam[going], token[going]
+                keep_rows = (torch.arange(live, device=device)[going][:, None] * width
+                             + torch.arange(width, device=device)).view(-1)
+                state = [h[keep_rows] for h in state]
+                code_gates = code_gates[keep_rows]
+            offset = torch.arange(len(codes), device=device)[:, None] * width
             parent = (beam + offset).view(-1)  # each new beam continues this row's state
             state = [h[parent] for h in state]
-            token = token.view(-1)
-            if done.all():
-                break
-        return seqs
+            token = token.reshape(-1)
+        return out
 
 
 class SequenceAutoencoder(nn.Module):
