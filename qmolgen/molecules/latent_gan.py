@@ -114,13 +114,14 @@ def checked_beam(width, where: str) -> int | None:
 
 @torch.no_grad()
 def valid_first_beam(decoder: SequenceDecoder, vocab: Vocabulary, codes: torch.Tensor, strings: list[str],
-                     max_length: int, width: int, batch_size: int = 500) -> list[str]:
+                     max_length: int, width: int, batch_size: int = 500, stop_early: bool = True) -> list[str]:
     """`strings`, the greedy decodes of `codes`, with each one RDKit cannot parse replaced by the most likely
     of its code's `width` beam-search decodes that parses (kept as it was when none does).
 
     A post-processing step for SMILES decoders, whose greedy decode of a generated code is often one bracket
     or ring closure off: it is deterministic, so one code is still one molecule, and callers report validity
-    before it as well (validity_no_repair)."""
+    before it as well (validity_no_repair). stop_early: each code's search ends at its first parsing beam that
+    no unfinished beam can overtake (the same pick; False searches to the end, kept for benchmarks/beam_fallback.py)."""
     invalid = [i for i, s in enumerate(strings) if canonical_or_none(s) is None]
     out = list(strings)
     device = module_device(decoder)
@@ -130,7 +131,8 @@ def valid_first_beam(decoder: SequenceDecoder, vocab: Vocabulary, codes: torch.T
 
     for start in range(0, len(invalid), batch_size):
         rows = invalid[start:start + batch_size]
-        beams = decoder.beam_search(codes[rows].to(device), max_length + 1, width, accept=parses).cpu().numpy()
+        beams = decoder.beam_search(codes[rows].to(device), max_length + 1, width,
+                                    accept=parses if stop_early else None).cpu().numpy()
         for i, candidates in zip(rows, beams):
             out[i] = next((s for s in vocab.decode(candidates) if canonical_or_none(s) is not None), strings[i])
     return out

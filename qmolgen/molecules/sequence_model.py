@@ -148,6 +148,7 @@ class SequenceDecoder(nn.Module):
         out = seqs.clone()
         done = torch.zeros(n, width, dtype=torch.bool, device=device)
         accepted = torch.zeros(n, width, dtype=torch.bool, device=device)
+        checked = torch.zeros(n, width, dtype=torch.bool, device=device)  # finished beams `accept` has tested
         token = torch.full((n * width,), BOS_INDEX, dtype=torch.long, device=device)
         codes = torch.arange(n, device=device)  # the codes still being searched
         for step in range(max_steps):
@@ -162,13 +163,20 @@ class SequenceDecoder(nn.Module):
             seqs[:, :, step] = token
             was_done = done.gather(1, beam)
             done = was_done | (token == EOS_INDEX) | (token == PAD_INDEX)
-            accepted = accepted.gather(1, beam)
+            accepted, checked = accepted.gather(1, beam), checked.gather(1, beam) & was_done
+            settled = done.all(1)
             if accept is not None:
-                for c, b in (done & ~was_done).nonzero().tolist():
-                    accepted[c, b] = accept(seqs[c, b])
-            # a code settles when its first beam that is unfinished or accepted is accepted (or all are finished)
-            first_open = (~done | accepted).float().argmax(1)
-            settled = done.all(1) | accepted.gather(1, first_open[:, None])[:, 0]
+                # a code settles when its most likely beam that is unfinished or accepted is accepted; finished
+                # beams are tested lazily, most likely first, only while every beam above them is a rejected one
+                while True:
+                    frontier = (~done | ~checked | accepted).float().argmax(1)[:, None]
+                    untested = (done & ~checked).gather(1, frontier)[:, 0] & (~done | ~checked | accepted).any(1)
+                    if not untested.any():
+                        break
+                    for c in untested.nonzero()[:, 0].tolist():
+                        b = int(frontier[c])
+                        accepted[c, b], checked[c, b] = accept(seqs[c, b]), True
+                settled |= accepted.gather(1, frontier)[:, 0]
             if step == max_steps - 1:
                 settled[:] = True
             if settled.any():
@@ -176,7 +184,8 @@ class SequenceDecoder(nn.Module):
                 going = ~settled
                 if not going.any():
                     break
-                codes, seqs, scores, done, accepted = (t[going] for t in (codes, seqs, scores, done, accepted))
+                codes, seqs, scores, done, accepted, checked = (t[going] for t in
+                                                                (codes, seqs, scores, done, accepted, checked))
                 beam, token = beam[going], token[going]
                 keep_rows = (torch.arange(live, device=device)[going][:, None] * width
                              + torch.arange(width, device=device)).view(-1)
