@@ -126,13 +126,21 @@ def valid_first_beam(decoder: SequenceDecoder, vocab: Vocabulary, codes: torch.T
     out = list(strings)
     device = module_device(decoder)
 
+    parsed: dict[str, bool] = {}  # the search's verdicts, so the pick below does not parse a beam again
+
+    def string_parses(string: str) -> bool:
+        if string not in parsed:
+            parsed[string] = canonical_or_none(string) is not None
+        return parsed[string]
+
     def parses(tokens: torch.Tensor) -> bool:  # lets the search stop a code at its first parsing beam
-        return canonical_or_none(vocab.decode(tokens[None].cpu().numpy())[0]) is not None
+        return string_parses(vocab.decode(tokens[None].cpu().numpy())[0])
 
     for start in range(0, len(invalid), batch_size):
         rows = invalid[start:start + batch_size]
         beams = decoder.beam_search(codes[rows].to(device), max_length + 1, width,
                                     accept=parses if stop_early else None).cpu().numpy()
         for i, candidates in zip(rows, beams):
-            out[i] = next((s for s in vocab.decode(candidates) if canonical_or_none(s) is not None), strings[i])
+            out[i] = next((s for s in vocab.decode(candidates) if string_parses(s)), strings[i])
+        parsed.clear()
     return out

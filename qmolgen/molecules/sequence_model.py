@@ -159,7 +159,8 @@ class SequenceDecoder(nn.Module):
             logp[..., PAD_INDEX][done] = 0.0
             scores, flat = (scores[:, :, None] + logp).view(live, width * vocab).topk(width, dim=1)
             beam, token = flat // vocab, flat % vocab
-            seqs = seqs.gather(1, beam[:, :, None].expand(-1, -1, max_steps))
+            # only the filled prefix moves with its beam: every later position is still <pad> in every beam
+            seqs[:, :, :step] = seqs[:, :, :step].gather(1, beam[:, :, None].expand(-1, -1, step))
             seqs[:, :, step] = token
             was_done = done.gather(1, beam)
             done = was_done | (token == EOS_INDEX) | (token == PAD_INDEX)
