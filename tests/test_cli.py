@@ -171,6 +171,7 @@ def test_shipped_moses_model_generates_distinct_drug_like_molecules(tmp_path):
     assert sum(Chem.MolFromSmiles(s).GetNumHeavyAtoms() for s in table.smiles) / len(table) > 15
 
 
+@pytest.mark.slow  # about 10 s: beam searches on one thread
 def test_shipped_moses_smiles_model_makes_valid_drug_like_molecules_with_its_beam_fallback(tmp_path):
     """`qmolgen generate moses_smiles`: the SMILES LatentGAN with its recipe's valid-first beam fallback gives
     valid, distinct molecules that mostly pass MOSES's filters (the shipped SELFIES `moses` model: 42 %)."""
