@@ -170,8 +170,9 @@ class SequenceDecoder(nn.Module):
                 # a code settles when its most likely beam that is unfinished or accepted is accepted; finished
                 # beams are tested lazily, most likely first, only while every beam above them is a rejected one
                 while True:
-                    frontier = (~done | ~checked | accepted).float().argmax(1)[:, None]
-                    untested = (done & ~checked).gather(1, frontier)[:, 0] & (~done | ~checked | accepted).any(1)
+                    open_beams = ~done | ~checked | accepted  # beams that could still be a code's pick
+                    frontier = open_beams.float().argmax(1)[:, None]
+                    untested = (done & ~checked).gather(1, frontier)[:, 0] & open_beams.any(1)
                     if not untested.any():
                         break
                     for c in untested.nonzero()[:, 0].tolist():
