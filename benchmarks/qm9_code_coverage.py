@@ -13,8 +13,9 @@ the same autoencoder (the recipe's, or --code-noise's: autoencoder.code_noise, p
 The share of aromatic molecules is printed beside FCD (QM9's test split has about one in six), with, for the
 noisy codes, the share of aromatic molecules' codes that still decode to an aromatic molecule, and for every
 source the mean distance from its codes to the nearest of 30,000 training codes (how far off the codes' manifold
-a source lands). --recipe takes another LatentGAN recipe (e.g. moses; its autoencoder is pretrained first if not
-cached: about 100 minutes on one thread), scored against that recipe's test split the same way; --language
+a source lands) and the share of the training codes' total variance (trace of the covariance) its codes keep (an
+under-dispersed generator keeps little). --recipe takes another LatentGAN recipe (e.g. moses; its autoencoder is
+pretrained first if not cached: about 100 minutes on one thread), scored against that recipe's test split the same way; --language
 picks the autoencoder's strings (autoencoder.language: selfies or smiles; an invalid SMILES decode counts against
 validity and is left out of FCD).
 """
@@ -73,8 +74,9 @@ def main() -> None:
     print(f"test split: {len(reference)} molecules, aromatic share {np.mean([aromatic(s) for s in reference]):.3f}")
     test_aromatic = np.array([aromatic(data.smiles[i]) for i in chosen])
     bank = train_codes[torch.randperm(len(train_codes))[:30_000]]
-    print("| codes | n | valid | unique | aromatic share | aromatic kept | distance to training codes | FCD vs test ↓ |\n"
-          "|---|---|---|---|---|---|---|---|")
+    train_variance = torch.cov(train_codes.T.double()).trace()
+    print("| codes | n | valid | unique | aromatic share | aromatic kept | distance to training codes | variance kept "
+          "| FCD vs test ↓ |\n|---|---|---|---|---|---|---|---|---|")
 
     def score(name: str, codes: torch.Tensor, sources_aromatic: np.ndarray | None = None) -> None:
         decoded = [canonical_or_none(s) for s in decode_codes(autoencoder.decoder, data.vocab, codes, data.max_length)]
@@ -82,8 +84,9 @@ def main() -> None:
         is_aromatic = np.array([aromatic(s) if s else False for s in decoded])
         kept = f"{is_aromatic[sources_aromatic].mean():.3f}" if sources_aromatic is not None else "–"
         distance = torch.cat([torch.cdist(part, bank).min(1).values for part in codes.split(2000)]).mean()
+        variance = torch.cov(codes.T.double()).trace() / train_variance
         print(f"| {name} | {len(codes)} | {len(valid) / len(codes):.3f} | {len(set(valid)) / max(1, len(valid)):.3f} "
-              f"| {np.mean([aromatic(s) for s in valid]):.3f} | {kept} | {distance:.2f} "
+              f"| {np.mean([aromatic(s) for s in valid]):.3f} | {kept} | {distance:.2f} | {variance:.2f} "
               f"| {fcd_score(valid, reference):.3f} |", flush=True)
 
     score("test molecules' codes", test_codes, test_aromatic)
@@ -104,7 +107,7 @@ def main() -> None:
     for run in args.runs:
         generator = GenerativeModel.load(run).generator.eval()
         with torch.no_grad():
-            score(f"LatentGAN {run}", generator(args.n)[0])
+            score(f"LatentGAN {run}", generator.codes(generator.latent(args.n)))
 
 
 if __name__ == "__main__":

@@ -327,3 +327,34 @@ def test_beam_width_is_checked_and_refused_where_there_is_no_code_to_decode(trai
     assert final["validity_no_repair"] == final["validity"]
     with pytest.raises(ConfigError, match="graph decoder"):
         GenerativeModel.load("qm9_graph").sample(10, seed=0, beam=4)
+
+
+def test_atanh_code_space_trains_on_pre_tanh_values_and_decodes_their_tanh():
+    from qmolgen.config import load_config
+    from qmolgen.errors import ConfigError
+    from qmolgen.molecules.latent_gan import ATANH_LIMIT, CodeGenerator, critic_codes
+    from qmolgen.molecules.sequence_domain import SequenceMoleculeDomain
+    from qmolgen.molecules.sequence_model import SequenceDecoder
+    from qmolgen.quantum.latent import GaussianLatent
+
+    real = torch.tensor([[0.0, 0.5, -0.95, 1.0, -1.0]])
+    seen = critic_codes(real, "atanh")
+    assert torch.allclose(seen[0, :3], torch.atanh(real[0, :3]))
+    # saturated codes (float32 tanh gives exactly +-1) are finite, at the clamp, not inf
+    assert torch.allclose(seen[0, 3:], torch.tensor([1.0, -1.0]) * float(np.arctanh(ATANH_LIMIT)))
+    assert torch.equal(critic_codes(real, "code"), real)
+
+    torch.manual_seed(0)
+    make = lambda space: CodeGenerator(GaussianLatent(4), 6, [16], SequenceDecoder(10, 6, 8, 1), space)
+    generator, plain = make("atanh"), make("code")
+    assert generator.state_dict().keys() == plain.state_dict().keys()  # one saved model layout for both
+    torch.manual_seed(1)
+    (pre,) = generator(50)  # what the critic and the coverage term read
+    torch.manual_seed(1)
+    latent = generator.latent(50)  # the same standard normal draws
+    assert torch.allclose(generator.codes(latent), torch.tanh(pre))
+    assert pre.abs().max() > 0 and not torch.allclose(pre, torch.tanh(pre))  # the trainer sees pre-tanh values
+
+    assert SequenceMoleculeDomain(load_config("qm9")).code_space == "code"
+    with pytest.raises(ConfigError, match="generator.code_space must be one of"):
+        SequenceMoleculeDomain(load_config("qm9", ["generator.code_space=logit"]))

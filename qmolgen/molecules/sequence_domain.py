@@ -25,8 +25,8 @@ from qmolgen.molecules.data import smiles_list, write_smiles_file
 from qmolgen.molecules.domain import (METRICS, kept_epoch_metric, latent_usage, samples_table,
                                      write_molecule_outputs)
 from qmolgen.molecules.files import write_grid
-from qmolgen.molecules.latent_gan import (CodeCritic, CodeGenerator, LanguageModel, checked_beam, decode_codes,
-                                          encode_codes, valid_first_beam)
+from qmolgen.molecules.latent_gan import (CODE_SPACES, CodeCritic, CodeGenerator, LanguageModel, checked_beam,
+                                          critic_codes, decode_codes, encode_codes, valid_first_beam)
 from qmolgen.molecules.metrics import classify, evaluate_smiles, smiles_digest
 from qmolgen.molecules.moses_metrics import moses_report
 from qmolgen.molecules.parallel import decoded_table
@@ -77,6 +77,9 @@ class SequenceMoleculeDomain(Domain):
         self._train_set: set[str] | None = None
         self.progress = True  # pretraining's progress bar; the CLI turns it off with --quiet
         self.beam = checked_beam(config["sample"].get("beam"), "sample.beam")  # models saved before it: None
+        self.code_space = config["generator"].get("code_space", "code")  # models saved before it: code
+        if self.code_space not in CODE_SPACES:
+            raise ConfigError(f"generator.code_space must be one of {CODE_SPACES}; got {self.code_space!r}")
 
     @property
     def adversarial(self) -> bool:
@@ -95,7 +98,7 @@ class SequenceMoleculeDomain(Domain):
         self.network = self._pretrain(SequenceAutoencoder(len(self.vocab), a["code_dim"], a["hidden"], a["layers"],
                                                           a["code_noise"]), "autoencoder", train_tokens)
         codes = encode_codes(self.network.encoder, train_tokens)
-        return (codes,)
+        return (critic_codes(codes, self.code_space),)
 
     def load_reference(self) -> None:
         """Read, tokenise and split the data (no pretraining): all that evaluate needs."""
@@ -178,7 +181,7 @@ class SequenceMoleculeDomain(Domain):
         if self.network is not None:
             decoder.load_state_dict(self.network.decoder.state_dict())
         return CodeGenerator(latent_source(self.kind, self.config["quantum"]), a["code_dim"], list(g["hidden"]),
-                             decoder)
+                             decoder, self.code_space)
 
     def build_critic(self) -> CodeCritic | None:
         """The MLP critic on codes; None for the language model (trained by likelihood)."""
