@@ -15,9 +15,9 @@ noisy codes, the share of aromatic molecules' codes that still decode to an arom
 source the mean distance from its codes to the nearest of 30,000 training codes (how far off the codes' manifold
 a source lands) and the share of the training codes' total variance (trace of the covariance) its codes keep (an
 under-dispersed generator keeps little). --recipe takes another LatentGAN recipe (e.g. moses; its autoencoder is
-pretrained first if not cached: about 100 minutes on one thread), scored against that recipe's test split the same way; --language
-picks the autoencoder's strings (autoencoder.language: selfies or smiles; an invalid SMILES decode counts against
-validity and is left out of FCD).
+pretrained first if not cached: about 100 minutes on one thread), scored against that recipe's test split the same
+way; --language picks the autoencoder's strings (autoencoder.language: selfies or smiles; an invalid SMILES decode
+counts against validity and is left out of FCD).
 """
 
 from __future__ import annotations
