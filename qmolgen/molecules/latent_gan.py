@@ -61,9 +61,14 @@ CODE_SPACES = ("code", "atanh")
 ATANH_LIMIT = 0.999  # real codes are clamped here before atanh: encoders saturate to exactly +-1 in float32
 
 
+def before_tanh(codes: torch.Tensor) -> torch.Tensor:
+    """atanh of autoencoder codes, finite at saturated values: the values a tanh output layer would have had."""
+    return torch.atanh(codes.clamp(-ATANH_LIMIT, ATANH_LIMIT))
+
+
 def critic_codes(codes: torch.Tensor, code_space: str) -> torch.Tensor:
     """Real autoencoder codes in the space the critic compares them in (see CodeGenerator)."""
-    return torch.atanh(codes.clamp(-ATANH_LIMIT, ATANH_LIMIT)) if code_space == "atanh" else codes
+    return before_tanh(codes) if code_space == "atanh" else codes
 
 
 class CodeCritic(nn.Module):

@@ -38,7 +38,7 @@ import pandas as pd
 import torch
 
 from qmolgen.errors import ConfigError
-from qmolgen.molecules.latent_gan import decode_codes
+from qmolgen.molecules.latent_gan import before_tanh, decode_codes
 
 SPACES = ("latent", "code", "circuit")
 CIRCUIT_STEP = 0.1  # radians one unit of a circuit-space point moves each angle
@@ -80,7 +80,7 @@ class MoleculeSpace:
         else:
             with torch.no_grad():
                 codes = generator.codes(generator.latent(REFERENCE_CODES))
-            raw = torch.atanh(codes.clamp(-0.999, 0.999))
+            raw = before_tanh(codes)
             self.mu, self.sd = raw.mean(0), raw.std(0).clamp_min(1e-3)
             self.dim = codes.shape[1]
 
