@@ -8,7 +8,7 @@ from torch import nn
 from qmolgen.errors import ConfigError
 from qmolgen.quantum import circuits
 from qmolgen.quantum.latent import (GaussianLatent, PatchQuantumGenerator, QuantumLatent, SizeMatchedLatent,
-                                    count_parameters, training_circuit_cost)
+                                    circuit_resources, count_parameters, latent_source, training_circuit_cost)
 from qmolgen.quantum.statevector import StatevectorCircuit
 
 
@@ -185,6 +185,35 @@ def test_size_matched_control_has_at_most_the_circuit_parameter_count():
     control = SizeMatchedLatent(8, 16, budget)
     assert 0.6 * budget <= count_parameters(control) <= budget
     assert control(10).shape == (10, 16)
+
+
+def test_circuits_side_by_side_are_each_its_own_circuit_on_its_own_noise_with_matched_controls():
+    torch.manual_seed(0)
+    pair = QuantumLatent(3, 2, "zz", n_circuits=2)
+    assert pair.weights.shape == (2, 2, 3, 2) and pair.dim == 12 and pair.gaussian_dim == 6
+    noise = torch.rand(5, 6) * 2 - 1
+    values = pair.from_noise(noise)
+    for i in range(2):  # each half is one circuit's readout of its own three noise values, through its own angles
+        single = QuantumLatent(3, 2, "zz")
+        with torch.no_grad():
+            single.weights.copy_(pair.weights[i])
+        assert torch.allclose(values[:, 6 * i:6 * (i + 1)], single.from_noise(noise[:, 3 * i:3 * (i + 1)]), atol=1e-6)
+    assert not torch.allclose(values[:, :6], values[:, 6:])  # different angles, different noise
+    assert pair(4).shape == (4, 12)
+    holder = nn.Module()
+    holder.latent = pair
+    assert circuit_resources(holder)["circuit_count"] == 2
+    assert training_circuit_cost(holder, 10, 2, 8)["circuit_runs_training"] == 2 * 96
+    q = {"n_qubits": 3, "n_layers": 2, "readout": "zz", "executor": "torch", "device": "default.qubit",
+         "shots": None, "diff_method": "best", "circuits": 2, "prior_noise": 2}
+    assert latent_source("classical", q).dim == 12  # the Gaussian control matches the latent size
+    wide = {**q, "n_qubits": 8, "n_layers": 3}  # the recipes' circuit: room for the size-matched transform
+    matched = latent_source("size_matched", wide)
+    assert matched.dim == 32 and count_parameters(matched) <= 2 * math.prod(circuits.weight_shapes(8, 3))
+    with pytest.raises(ConfigError, match="quantum.circuits"):
+        latent_source("qcbm", q)
+    with pytest.raises(ConfigError, match="quantum.circuits"):
+        QuantumLatent(3, 2, n_circuits=0)
 
 
 def test_patch_probabilities_match_the_pennylane_probs_qnode():

@@ -43,43 +43,54 @@ class QuantumLatent(nn.Module):
             it measures each sample's state `shots` times and differentiates by the parameter-shift rule);
             'pennylane' runs the PennyLane QNode on `device` with PennyLane broadcasting over the batch.
         device, shots, diff_method: passed to PennyLane when executor='pennylane'.
+        n_circuits: independent copies of the circuit, each with its own angles and its own noise, their readouts
+            side by side: a latent of n_circuits x dim values with n_circuits x n_qubits degrees of freedom, where one
+            wider circuit would cost 2**n amplitudes a sample.
     """
 
     def __init__(self, n_qubits: int = 8, n_layers: int = 3, readout: str = "zz", executor: str = "torch",
                  device: str = "default.qubit", shots: int | None = None, diff_method: str = "best",
-                 noise: dict | None = None):
+                 noise: dict | None = None, n_circuits: int = 1):
         super().__init__()
-        if n_qubits < 1 or n_layers < 1:
-            raise ConfigError(f"quantum.n_qubits and quantum.n_layers must be >= 1; got {n_qubits}, {n_layers}")
+        if n_qubits < 1 or n_layers < 1 or n_circuits < 1:
+            raise ConfigError(f"quantum.n_qubits, quantum.n_layers and quantum.circuits must be >= 1; got {n_qubits}, "
+                              f"{n_layers}, {n_circuits}")
         check_executor(executor, device, shots, noise, torch_shots=True, diff_method=diff_method)
         self.n_qubits, self.n_layers, self.readout, self.executor = n_qubits, n_layers, readout, executor
-        self.shots, self.diff_method = shots, diff_method
-        self.dim = circuits.latent_dim(n_qubits, readout)
-        # Small random start: near-identity layers keep the early latent close to the encoded noise.
-        self.weights = nn.Parameter(0.1 * torch.randn(circuits.weight_shapes(n_qubits, n_layers)))
+        self.shots, self.diff_method, self.n_circuits = shots, diff_method, n_circuits
+        self.dim = n_circuits * circuits.latent_dim(n_qubits, readout)
+        # Small random start: near-identity layers keep the early latent close to the encoded noise. One circuit
+        # keeps the (layers, qubits, 2) layout of the models saved before `circuits` existed.
+        shape = circuits.weight_shapes(n_qubits, n_layers)
+        self.weights = nn.Parameter(0.1 * torch.randn((n_circuits, *shape) if n_circuits > 1 else shape))
         if executor == "torch":
             self.simulator = circuit_simulator(n_qubits, noise, zz_readout=readout == "zz")
         else:
             self.qnode = circuits.latent_qnode(n_qubits, readout, device, shots, diff_method, noise)
 
-    def from_noise(self, noise: torch.Tensor) -> torch.Tensor:
-        """Latent vectors for given noise z in [-1, 1], shape (B, n_qubits) -> (B, dim)."""
-        angles = torch.arcsin(noise.clamp(-1, 1))
+    def _readout(self, angles: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+        """One circuit's latent values for its encoding angles (B, n_qubits) -> (B, dim / n_circuits)."""
         if self.executor == "torch" and self.shots:
-            return sampled_readout(self.simulator, angles, self.weights, self.shots)
+            return sampled_readout(self.simulator, angles, weights, self.shots)
         if self.executor == "torch":
-            return self.simulator(angles, self.weights).float()
-        values = self.qnode(angles, self.weights)
+            return self.simulator(angles, weights).float()
+        values = self.qnode(angles, weights)
         return torch.stack(list(values), dim=-1).float()
+
+    def from_noise(self, noise: torch.Tensor) -> torch.Tensor:
+        """Latent vectors for given noise z in [-1, 1], shape (B, n_circuits * n_qubits) -> (B, dim)."""
+        angles = torch.arcsin(noise.clamp(-1, 1)).split(self.n_qubits, dim=1)
+        weights = self.weights.reshape(self.n_circuits, *self.weights.shape[-3:])
+        return torch.cat([self._readout(a, w) for a, w in zip(angles, weights)], dim=1)
 
     def forward(self, batch_size: int) -> torch.Tensor:
         """Latent vectors for fresh uniform noise, (batch_size, dim)."""
-        return self.from_noise(uniform_noise(batch_size, self.n_qubits))
+        return self.from_noise(uniform_noise(batch_size, self.gaussian_dim))
 
     @property
     def gaussian_dim(self) -> int:
-        """Standard normal inputs from_gaussian takes: one per qubit."""
-        return self.n_qubits
+        """Standard normal inputs from_gaussian takes: one per qubit of every circuit."""
+        return self.n_circuits * self.n_qubits
 
     def from_gaussian(self, g: torch.Tensor) -> torch.Tensor:
         """Latents for standard normal inputs g: the same distribution as forward (see GaussianInput)."""
@@ -193,17 +204,22 @@ def latent_source(kind: str, quantum: dict) -> nn.Module:
     the circuit (hybrid), Gaussian noise of the circuit's latent size (classical), or a classical transform
     with at most the circuit's parameter count (size_matched). Every domain builds its baselines here."""
     q = quantum
+    n_circuits = q.get("circuits", 1)  # models saved before quantum.circuits: one circuit
     if kind in PRIOR_KINDS:  # a trained prior over bitstrings (fitted by qmolgen.model before the GAN)
+        if n_circuits != 1:
+            raise ConfigError(f"quantum.circuits={n_circuits} sets the hybrid's circuits side by side; the Born-machine "
+                              f"prior ({kind}) is one circuit: leave quantum.circuits at 1 (or raise quantum.n_qubits)")
         return build_prior(kind, q)
     if kind == "hybrid":
         return QuantumLatent(q["n_qubits"], q["n_layers"], q["readout"], q["executor"], q["device"], q["shots"],
-                             q["diff_method"], q.get("noise"))
-    latent_size = circuits.latent_dim(q["n_qubits"], q["readout"])
+                             q["diff_method"], q.get("noise"), n_circuits)
+    # The controls match the hybrid's latent size (and the size-matched one its angle count) circuit for circuit.
+    latent_size = n_circuits * circuits.latent_dim(q["n_qubits"], q["readout"])
     if kind == "classical":
         return GaussianLatent(latent_size)
     if kind == "size_matched":
-        budget = math.prod(circuits.weight_shapes(q["n_qubits"], q["n_layers"]))
-        return SizeMatchedLatent(q["n_qubits"], latent_size, budget)
+        budget = n_circuits * math.prod(circuits.weight_shapes(q["n_qubits"], q["n_layers"]))
+        return SizeMatchedLatent(n_circuits * q["n_qubits"], latent_size, budget)
     raise ConfigError(f"no latent source for generator kind {kind!r}; kinds with a latent: {LATENT_KINDS}")
 
 
@@ -229,7 +245,7 @@ def circuit_resources(generator: nn.Module) -> dict:
     """The generator's circuit resources (see circuits.resources) for final_metrics.json; {} without a circuit."""
     source = getattr(generator, "latent", None)
     if isinstance(source, QuantumLatent):
-        return circuits.resources(source.n_qubits, source.n_layers)
+        return circuits.resources(source.n_qubits, source.n_layers, circuits=source.n_circuits)
     if isinstance(source, PatchQuantumGenerator):
         return circuits.resources(source.n_qubits, source.n_layers, circuits=source.n_patches)
     if type(source).__name__ == "BornMachine":
@@ -251,8 +267,8 @@ def training_circuit_cost(generator: nn.Module, critic_steps: int, generator_ste
     source = getattr(generator, "latent", None)
     if not isinstance(source, (QuantumLatent, PatchQuantumGenerator)):
         return {}
-    circuits_per_sample = getattr(source, "n_patches", 1)
-    angles = source.weights[0].numel() if circuits_per_sample > 1 else source.weights.numel()
+    circuits_per_sample = getattr(source, "n_patches", None) or source.n_circuits
+    angles = source.weights.numel() // circuits_per_sample
     shots = source.shots
     rule_runs = {"spsa": 2, "finite-diff": angles}.get(source.diff_method, 2 * angles)
     forward_only = critic_steps * max(batch_size, 2) + generator_steps * batch_size
