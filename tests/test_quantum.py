@@ -214,6 +214,8 @@ def test_circuits_side_by_side_are_each_its_own_circuit_on_its_own_noise_with_ma
         latent_source("qcbm", q)
     with pytest.raises(ConfigError, match="quantum.circuits"):
         QuantumLatent(3, 2, n_circuits=0)
+    with pytest.raises(ConfigError, match="quantum.circuits"):  # refused for the controls too, not a 0-value latent
+        latent_source("classical", {**q, "circuits": 0})
 
 
 def test_patch_probabilities_match_the_pennylane_probs_qnode():

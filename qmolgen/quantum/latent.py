@@ -205,6 +205,8 @@ def latent_source(kind: str, quantum: dict) -> nn.Module:
     with at most the circuit's parameter count (size_matched). Every domain builds its baselines here."""
     q = quantum
     n_circuits = q.get("circuits", 1)  # models saved before quantum.circuits: one circuit
+    if not isinstance(n_circuits, int) or n_circuits < 1:  # the controls are sized by it too, not only the circuit
+        raise ConfigError(f"quantum.circuits must be a whole number >= 1 (circuits side by side); got {n_circuits!r}")
     if kind in PRIOR_KINDS:  # a trained prior over bitstrings (fitted by qmolgen.model before the GAN)
         if n_circuits != 1:
             raise ConfigError(f"quantum.circuits={n_circuits} sets the hybrid's circuits side by side; the Born-machine "
