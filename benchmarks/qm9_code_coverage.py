@@ -4,16 +4,16 @@ code generator's coverage of the codes of real molecules.
     .venv/bin/python benchmarks/qm9_code_coverage.py [RUN ...] [-n 10000] [--seed 0] [--code-noise 0.1] [--mixture 100]
                                                      [--recipe moses] [--language smiles]
 
-It decodes, with the `qm9` recipe's autoencoder (pretrained first if the cache lacks it: ~15 min on one thread),
-n codes from each source and scores the molecules against the test split (FCD, as `qmolgen train qm9` does):
-the test molecules' own codes, the same with Gaussian noise of growing width (how precise a generated code must
-be), Gaussians fitted to the training codes (what a generator with no structure would reach), a Gaussian mixture
-of --mixture components (slow: ~10 min for 100), and each trained LatentGAN RUN's generator, whose runs must use
-the same autoencoder (the recipe's, or --code-noise's: autoencoder.code_noise, pretrained first if not cached).
-The share of aromatic molecules is printed beside FCD (QM9's test split has about one in six), with, for the
-noisy codes, the share of aromatic molecules' codes that still decode to an aromatic molecule, and for every
-source the mean distance from its codes to the nearest of 30,000 training codes (how far off the codes' manifold
-a source lands) and the share of the training codes' total variance (trace of the covariance) its codes keep (an
+It decodes, with the `qm9` recipe's autoencoder (pretrained first if the cache lacks it: ~15 min on one thread), n
+codes from each source and scores the molecules against the test split (FCD, as `qmolgen train qm9` does): the test
+molecules' own codes, the same with Gaussian noise of growing width (how precise a generated code must be),
+Gaussians fitted to the training codes and to their atanh (what a generator with no structure would reach), a
+Gaussian mixture of --mixture components (slow: ~10 min for 100), and each trained LatentGAN RUN's generator, whose
+runs must use the same autoencoder (the recipe's, or --code-noise's: autoencoder.code_noise, pretrained first if not
+cached). The share of aromatic molecules is printed beside FCD (QM9's test split has about one in six), with, for
+the noisy codes, the share of aromatic molecules' codes that still decode to an aromatic molecule, and for every
+source the mean distance from its codes to the nearest of 30,000 training codes (how far off the codes' manifold a
+source lands) and the share of the training codes' total variance (trace of the covariance) its codes keep (an
 under-dispersed generator keeps little). --recipe takes another LatentGAN recipe (e.g. moses; its autoencoder is
 pretrained first if not cached: about 100 minutes on one thread), scored against that recipe's test split the same
 way; --language picks the autoencoder's strings (autoencoder.language: selfies or smiles; an invalid SMILES decode
@@ -30,7 +30,7 @@ from rdkit import Chem
 
 from qmolgen.config import load_recipe
 from qmolgen.model import GenerativeModel
-from qmolgen.molecules.latent_gan import decode_codes, encode_codes
+from qmolgen.molecules.latent_gan import before_tanh, decode_codes, encode_codes
 from qmolgen.molecules.metrics import fcd_score
 from qmolgen.molecules.sequence_domain import SequenceMoleculeDomain
 from qmolgen.molecules.tokens import canonical_or_none
@@ -98,6 +98,15 @@ def main() -> None:
     covariance = torch.cov(train_codes.T) + 1e-5 * torch.eye(len(mean))
     gaussian = torch.distributions.MultivariateNormal(mean, covariance_matrix=covariance)
     score("Gaussian fit to training codes, full covariance", gaussian.sample((args.n,)).clamp(-1, 1))
+    # The same fits before tanh (the space `generator.code_space: atanh` trains in): codes pressed against tanh's
+    # bounds are far from Gaussian, their atanh much less so.
+    pre_tanh = before_tanh(train_codes)
+    mean, std = pre_tanh.mean(0), pre_tanh.std(0)
+    score("Gaussian fit to atanh(training codes), diagonal, then tanh",
+          torch.tanh(mean + std * torch.randn(args.n, len(mean))))
+    covariance = torch.cov(pre_tanh.T) + 1e-5 * torch.eye(len(mean))
+    gaussian = torch.distributions.MultivariateNormal(mean, covariance_matrix=covariance)
+    score("Gaussian fit to atanh(training codes), full covariance, then tanh", torch.tanh(gaussian.sample((args.n,))))
     if args.mixture:
         from sklearn.mixture import GaussianMixture  # scikit-learn comes with SDV
 
