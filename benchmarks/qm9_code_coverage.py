@@ -98,8 +98,8 @@ def main() -> None:
     covariance = torch.cov(train_codes.T) + 1e-5 * torch.eye(len(mean))
     gaussian = torch.distributions.MultivariateNormal(mean, covariance_matrix=covariance)
     score("Gaussian fit to training codes, full covariance", gaussian.sample((args.n,)).clamp(-1, 1))
-    # The same fits before tanh (the space `generator.code_space: atanh` trains in): codes pressed against tanh's
-    # bounds are far from Gaussian, their atanh much less so.
+    # The same fits before tanh, the space `generator.code_space: atanh` trains in: what a generator with no
+    # structure would reach there (on moses_smiles no better than in code space: 2.70 against 2.69).
     pre_tanh = before_tanh(train_codes)
     mean, std = pre_tanh.mean(0), pre_tanh.std(0)
     score("Gaussian fit to atanh(training codes), diagonal, then tanh",
